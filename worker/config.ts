@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * The trial config: the one input of `runTrial`, the payload of a queued job, and (canonicalised, with
+ * defaults applied) the source of the trial id. Unknown keys are errors at every level.
+ */
+export const taskNames = ['sphere', 'mnist-completion', 'mnist-rotation', 'noop'] as const;
+export type TaskName = (typeof taskNames)[number];
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+export const trialConfigSchema = z.strictObject({
+  task: z.enum(taskNames),
+  seed: nonNegInt.default(0),
+  /** Hypernetwork f: hidden width n and number of weight layers H. */
+  f: z
+    .strictObject({ width: posInt.default(256), depth: posInt.default(3) })
+    .prefault({}),
+  /** Primary network g: hidden width m, weight layers L, input map, output size k. */
+  g: z
+    .strictObject({
+      width: posInt.default(64),
+      depth: posInt.default(2),
+      input: z.enum(['linear', 'rff']).default('linear'),
+      rffFeatures: posInt.default(64),
+      /** RBF bandwidth of the random Fourier features: exp(−γ‖z−z'‖²). */
+      rffGamma: z.number().positive().default(0.25),
+      outputs: posInt.default(1),
+    })
+    .prefault({}),
+  data: z
+    .strictObject({
+      nTrain: posInt.default(64),
+      nTest: nonNegInt.default(64),
+      dx: posInt.default(8),
+      dz: posInt.default(4),
+      /** sphere targets: a fixed random teacher hypernetwork, or i.i.d. N(0,1). */
+      target: z.enum(['teacher', 'gaussian']).default('teacher'),
+      /** mnist-completion: random pixels drawn per training image. */
+      pixelsPerImage: posInt.default(20),
+      /** mnist-completion: what f sees: the top half (completion) or the full image (representation). */
+      mask: z.enum(['top-half', 'none']).default('top-half'),
+    })
+    .prefault({}),
+  train: z
+    .strictObject({
+      optimizer: z.enum(['gd', 'sgd', 'adam']).default('gd'),
+      lr: z.number().positive().default(0.1),
+      steps: nonNegInt.default(200),
+      /** 0 means full batch. */
+      batchSize: nonNegInt.default(0),
+      loss: z.enum(['mse', 'xent']).default('mse'),
+      /** Record the training loss every this many steps. */
+      logEvery: posInt.default(10),
+    })
+    .prefault({}),
+  kernels: z
+    .strictObject({
+      /** Probe points for empirical kernels; 0 turns kernel metrics off. */
+      probe: nonNegInt.default(32),
+      mode: z.enum(['exact', 'paper-code']).default('exact'),
+      /** Independent inits averaged for the Monte-Carlo GP kernel estimate. */
+      ensemble: posInt.default(1),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({ memoryMb: posInt.default(4096) })
+    .prefault({}),
+  /** task `noop` only: sleep this long, for queue tests and benchmarks. */
+  noop: z.strictObject({ sleepMs: nonNegInt.default(0) }).prefault({}),
+});
+
+export type TrialConfigInput = z.input<typeof trialConfigSchema>;
+export type TrialConfig = z.output<typeof trialConfigSchema>;
