@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+import { HypersweepError } from '../../errors.js';
+
+// Placeholder: replaced by the real command.
+export default function define(program: Command): Command {
+  return program
+    .command('worker')
+    .description('(not built yet)')
+    .action(() => {
+      throw new HypersweepError('worker: not built yet');
+    });
+}
