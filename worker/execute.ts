@@ -1,0 +1,76 @@
+import { canonicalConfig } from '../orchestrator/identity.js';
+import { trialResultSchema, type TrialResult } from './result.js';
+import type { TrialConfig } from './config.js';
+
+/**
+ * The one entry point both runners (local worker threads, BullMQ sandboxes) call to run a trial. `noop` is
+ * handled here without loading TensorFlow.js; every other task goes to runTrial (worker/trial.ts), imported lazily.
+ */
+
+export interface ExecuteOptions {
+  /** Called with progress reports (`{step, steps, ...}`) as the trial runs; must be cheap. */
+  onProgress?: (progress: unknown) => void;
+  /** Aborting stops the trial as soon as it can; the promise then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Compute backend (wasm, cpu, webgpu, node, ...); undefined: runTrial's default. */
+  backend?: string;
+}
+
+interface TrialModule {
+  runTrial(config: TrialConfig, opts: ExecuteOptions): Promise<unknown>;
+}
+
+/** Validate the config (defaults applied; HypersweepError on a bad one) and run the trial. */
+export async function executeTrial(config: unknown, opts: ExecuteOptions = {}): Promise<TrialResult> {
+  const cfg = canonicalConfig(config);
+  opts.signal?.throwIfAborted();
+  if (cfg.task === 'noop') return runNoop(cfg, opts);
+  // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable).
+  const { assertWithinMemoryCap } = await import('./model/cost.js');
+  assertWithinMemoryCap(cfg);
+  // A variable specifier keeps tsc from resolving the module at build time and keeps tfjs out of noop runs.
+  const specifier = './trial.js';
+  const mod = (await import(specifier)) as TrialModule;
+  const result = await mod.runTrial(cfg, opts);
+  return trialResultSchema.parse(result);
+}
+
+/** The `noop` task: sleep `noop.sleepMs` (abortable), report progress, return a well-formed completed result. */
+async function runNoop(cfg: TrialConfig, opts: ExecuteOptions): Promise<TrialResult> {
+  const t0 = performance.now();
+  const total = cfg.noop.sleepMs;
+  const steps = 4;
+  for (let i = 1; i <= steps; i++) {
+    await sleep(total / steps, opts.signal);
+    opts.onProgress?.({ step: i, steps });
+  }
+  return {
+    status: 'completed',
+    metrics: { trainLoss: null, testLoss: null, testAccuracy: null, stepsRun: 0, kernel: null },
+    curve: [],
+    backend: 'none',
+    timings: { totalMs: performance.now() - t0 },
+    versions: { node: process.version, hypersweep: '0.1.0' },
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? abortError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : abortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(): Error {
+  const e = new Error('trial aborted');
+  e.name = 'AbortError';
+  return e;
+}
