@@ -1,0 +1,189 @@
+/**
+ * Infinite-width kernel maps, one per layer, composed with serial() — neural-tangents' stax style.
+ *
+ * A map transforms a block of kernel entries in place: the engine fills a block (a tile of the output Gram,
+ * rows × cols point pairs) with input kernels, runs the network's maps over it, and reads the result. Blocks are
+ * reused tile after tile, so nothing is allocated per entry.
+ */
+import { clipCorr, PAPER_SHRINK } from './dual.js';
+
+const PI = Math.PI;
+const INV_PI = 1 / Math.PI;
+
+/** A block of kernel entries between `rows` row points u_i and `cols` column points u'_j. */
+export class KernelBlock {
+  rows = 0;
+  cols = 0;
+  /** Σ(u_i, u'_j), row-major rows × cols (capacity may be larger). */
+  readonly nngp: Float64Array;
+  /** Θ(u_i, u'_j), row-major rows × cols. */
+  readonly ntk: Float64Array;
+  /** Σ(u_i, u_i) of the row points: κ's a. */
+  readonly var1: Float64Array;
+  /** Σ(u'_j, u'_j) of the column points: κ's b. */
+  readonly var2: Float64Array;
+  /** Scratch: √var1, 1/√var1, √var2, 1/√var2. */
+  readonly s1: Float64Array;
+  readonly i1: Float64Array;
+  readonly s2: Float64Array;
+  readonly i2: Float64Array;
+
+  constructor(readonly maxRows: number, readonly maxCols: number) {
+    this.nngp = new Float64Array(maxRows * maxCols);
+    this.ntk = new Float64Array(maxRows * maxCols);
+    this.var1 = new Float64Array(maxRows);
+    this.var2 = new Float64Array(maxCols);
+    this.s1 = new Float64Array(maxRows);
+    this.i1 = new Float64Array(maxRows);
+    this.s2 = new Float64Array(maxCols);
+    this.i2 = new Float64Array(maxCols);
+  }
+
+  resize(rows: number, cols: number): this {
+    if (rows > this.maxRows || cols > this.maxCols) throw new RangeError(`block ${rows}×${cols} exceeds capacity`);
+    this.rows = rows;
+    this.cols = cols;
+    return this;
+  }
+}
+
+/** One layer's infinite-width map, applied in place to a block. */
+export type KernelMap = (k: KernelBlock) => void;
+
+/** Compose maps left to right: serial(a, b)(k) = b(a(k)). */
+export const serial =
+  (...maps: KernelMap[]): KernelMap =>
+  (k) => {
+    for (const m of maps) m(k);
+  };
+
+/**
+ * Dense layer of free weights, NTK parametrization, W ~ N(0, 1), no bias: the covariance is unchanged
+ * (inputs are already scaled) and the layer's own weights add Σ to the tangent kernel: Θ ← Θ + Σ.
+ */
+export const dense = (): KernelMap => (k) => {
+  const n = k.rows * k.cols, s = k.nngp, t = k.ntk;
+  for (let e = 0; e < n; e++) t[e] += s[e];
+};
+
+/**
+ * ReLU, exact: Σ ← κ1(Σ), Θ ← Θ·κ0(Σ), with ρ = Σ/√(ab) clipped to [−1, 1]. Variances are unchanged (κ1 = a on
+ * the diagonal).
+ */
+export const relu = (): KernelMap => (k) => {
+  const { rows, cols, nngp, ntk, var1, var2, s1, i1, s2, i2 } = k;
+  for (let j = 0; j < cols; j++) {
+    const s = Math.sqrt(var2[j]);
+    s2[j] = s;
+    i2[j] = s > 0 ? 1 / s : 0;
+  }
+  for (let i = 0; i < rows; i++) {
+    const s = Math.sqrt(var1[i]);
+    s1[i] = s;
+    i1[i] = s > 0 ? 1 / s : 0;
+  }
+  for (let i = 0; i < rows; i++) {
+    const sa = s1[i], ia = i1[i], row = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const e = row + j, sab = sa * s2[j];
+      if (sab > 0) {
+        let r = nngp[e] * ia * i2[j];
+        r = r > 1 ? 1 : r < -1 ? -1 : r;
+        const rest = PI - Math.acos(r);
+        nngp[e] = sab * (Math.sqrt(1 - r * r) + rest * r) * INV_PI;
+        ntk[e] *= rest * INV_PI;
+      } else {
+        nngp[e] = 0; // relu of a zero-variance unit
+        ntk[e] *= 0.5; // undefined angle: θ = π/2, as neural-tangents does
+      }
+    }
+  }
+};
+
+/**
+ * A dense layer of g whose weights are outputs of f (exact): its weights have covariance Σ_f(x, x') across
+ * the two points, so crossing it multiplies by Σ_f forward and backward, while its own weights contribute the
+ * incoming covariance with no Σ_f:
+ *   S ← Σ_f ⊙ F,   K ← F + Σ_f ⊙ K,   var ← var_f · var.
+ * `f` must be a block of the same shape holding Σ_f (nngp) and its diagonal (var1, var2) for the same pairs.
+ */
+export const producedDense =
+  (f: KernelBlock): KernelMap =>
+  (k) => {
+    const n = k.rows * k.cols, s = k.nngp, t = k.ntk, sf = f.nngp;
+    for (let e = 0; e < n; e++) {
+      const c = s[e], m = sf[e];
+      t[e] = c + m * t[e];
+      s[e] = m * c;
+    }
+    for (let i = 0; i < k.rows; i++) k.var1[i] *= f.var1[i];
+    for (let j = 0; j < k.cols; j++) k.var2[j] *= f.var2[j];
+  };
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Paper-code mode: the maps of `hyperkernel/kernels_image_completion.py` (TomerGalanti/InfiniteWidthHypernets).
+ * The entry itself is taken as the correlation (the code assumes unit variances and never renormalises), shrunk by
+ * 1e−4 toward 0 before the arccos; clipped afterwards (the code would produce NaN there).
+ * ------------------------------------------------------------------------------------------------------------- */
+
+function paperReluInPlace(k: KernelBlock, f: KernelBlock | null): void {
+  const { rows, cols, nngp, ntk, var1, var2 } = k;
+  const n = rows * cols, sf = f?.nngp;
+  for (let e = 0; e < n; e++) {
+    let r = sf ? nngp[e] * sf[e] : nngp[e];
+    r = r > 0 ? r - PAPER_SHRINK : r < 0 ? r + PAPER_SHRINK : 0;
+    r = r > 1 ? 1 : r < -1 ? -1 : r;
+    const rest = PI - Math.acos(r);
+    nngp[e] = (r * rest + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
+    ntk[e] *= rest * INV_PI;
+  }
+  // The diagonal drifts the same way (κ1 of a shrunk 1 is not 1); keep var consistent with it.
+  for (let i = 0; i < rows; i++) var1[i] = paperK1(f ? var1[i] * f.var1[i] : var1[i]);
+  for (let j = 0; j < cols; j++) var2[j] = paperK1(f ? var2[j] * f.var2[j] : var2[j]);
+}
+
+function paperK1(c: number): number {
+  let r = c > 0 ? c - PAPER_SHRINK : c < 0 ? c + PAPER_SHRINK : 0;
+  r = clipCorr(r);
+  return (r * (PI - Math.acos(r)) + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
+}
+
+/** ReLU as the official code computes it (shrunk raw correlation). */
+export const paperRelu = (): KernelMap => (k) => paperReluInPlace(k, null);
+
+/**
+ * The official code's g layer: Σ_f enters only the ReLU's input (ρ = shrink(Σ_f ⊙ F)); the backward product and
+ * the returned GP kernel carry no Σ_f. Use with plain dense() between: serial(dense(), paperProducedRelu(f), dense()).
+ */
+export const paperProducedRelu =
+  (f: KernelBlock): KernelMap =>
+  (k) =>
+    paperReluInPlace(k, f);
+
+/** Which kernel formulas: the exact ones (science.md) or the official code's. */
+export type KernelMode = 'exact' | 'paper-code';
+
+/** Standard ReLU MLP with `depth` weight layers (depth − 1 hidden ReLU layers), NTK parametrization. */
+export function mlpMaps(depth: number, mode: KernelMode): KernelMap {
+  const act = mode === 'exact' ? relu : paperRelu;
+  const maps: KernelMap[] = [dense()];
+  for (let l = 1; l < depth; l++) maps.push(act(), dense());
+  return serial(...maps);
+}
+
+/**
+ * g with all `depth` weight layers produced by f. `f` is the block holding Σ_f for the same pairs.
+ * Exact: producedDense, relu, producedDense, … (K_GP = nngp, K_g = ntk).
+ * Paper-code: dense, paperProducedRelu, dense, … (its GP kernel = F^{L−1} = nngp, its K_g = ntk).
+ */
+export function producedMaps(depth: number, f: KernelBlock, mode: KernelMode): KernelMap {
+  const maps: KernelMap[] = [];
+  if (mode === 'exact') {
+    maps.push(producedDense(f));
+    for (let l = 1; l < depth; l++) maps.push(relu(), producedDense(f));
+  } else {
+    maps.push(dense());
+    for (let l = 1; l < depth; l++) maps.push(paperProducedRelu(f), dense());
+  }
+  return serial(...maps);
+}

@@ -1,0 +1,119 @@
+/**
+ * Kernel regression ŷ(U*) = K(U*, U)·(K(U, U) + ε·diag K(U, U))⁻¹·y by a blocked Cholesky factorisation and two
+ * triangular solves — never an explicit inverse.
+ */
+import { HypersweepError } from '../../orchestrator/errors.js';
+import type { Gram } from './gram.js';
+import { gemmNT } from './inputs.js';
+
+/** The regularised train Gram is not positive definite (raise the jitter, or the points repeat exactly). */
+export class NotPositiveDefiniteError extends HypersweepError {
+  override name = 'NotPositiveDefiniteError';
+}
+
+/** Default relative jitter ε, as in the official code. */
+export const DEFAULT_JITTER = 1e-9;
+
+const BLOCK = 64;
+
+/**
+ * Lower Cholesky factor of K + ε·diag(K), row-major n×n (only the lower triangle is meaningful).
+ * Crout order by 64-row blocks: each block row first subtracts the finished panels with a register-blocked
+ * A·Bᵀ, then finishes its triangle entry by entry.
+ */
+export function choleskyJittered(k: Gram, jitter = DEFAULT_JITTER): Float64Array {
+  const n = k.rows;
+  if (k.cols !== n) throw new RangeError(`cholesky: K is ${k.rows}×${k.cols}, not square`);
+  const a = Float64Array.from(k.data);
+  for (let i = 0; i < n; i++) a[i * n + i] += jitter * k.data[i * n + i];
+  for (let i0 = 0; i0 < n; i0 += BLOCK) {
+    const ni = Math.min(BLOCK, n - i0);
+    for (let j0 = 0; j0 <= i0; j0 += BLOCK) {
+      const nj = Math.min(BLOCK, n - j0);
+      // A[I, J] −= L[I, 0:j0] · L[J, 0:j0]ᵀ
+      if (j0 > 0) gemmNT(a, i0 * n, n, a, j0 * n, n, ni, nj, j0, a, i0 * n + j0, n, -1);
+      for (let i = i0; i < i0 + ni; i++) {
+        const ri = i * n;
+        const jEnd = j0 === i0 ? i + 1 : j0 + nj;
+        for (let j = j0; j < jEnd; j++) {
+          const rj = j * n;
+          let s = a[ri + j];
+          for (let q = j0; q < j; q++) s -= a[ri + q] * a[rj + q];
+          if (j === i) {
+            if (!(s > 0)) {
+              throw new NotPositiveDefiniteError(
+                `kernel regression: K + ε·diag(K) is not positive definite at row ${i} (pivot ${s}); raise the jitter (ε = ${jitter})`,
+              );
+            }
+            a[ri + i] = Math.sqrt(s);
+          } else {
+            a[ri + j] = s / a[rj + j];
+          }
+        }
+      }
+    }
+  }
+  return a;
+}
+
+/** Solve (L Lᵀ) X = Y in place for Y (n × k, row-major), L lower row-major n × n. */
+export function choleskySolveInPlace(l: Float64Array, n: number, y: Float64Array, k: number): void {
+  for (let i = 0; i < n; i++) {
+    const ri = i * n, yi = i * k;
+    for (let j = 0; j < i; j++) {
+      const c = l[ri + j];
+      if (c === 0) continue;
+      const yj = j * k;
+      for (let q = 0; q < k; q++) y[yi + q] -= c * y[yj + q];
+    }
+    const d = l[ri + i];
+    for (let q = 0; q < k; q++) y[yi + q] /= d;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const ri = i * n, yi = i * k;
+    const d = l[ri + i];
+    for (let q = 0; q < k; q++) y[yi + q] /= d;
+    for (let j = 0; j < i; j++) {
+      const c = l[ri + j];
+      if (c === 0) continue;
+      const yj = j * k;
+      for (let q = 0; q < k; q++) y[yj + q] -= c * y[yi + q];
+    }
+  }
+}
+
+/**
+ * Kernel regression predictions on test points: kTestTrain · (kTrain + ε·diag kTrain)⁻¹ · y.
+ * @param kTrain n × n train Gram.
+ * @param kTestTrain m × n test–train Gram.
+ * @param y n × outputs targets, row-major.
+ * @param jitter relative jitter ε. @defaultValue 1e−9
+ * @returns m × outputs predictions, row-major.
+ */
+export function kernelRegression(
+  kTrain: Gram,
+  kTestTrain: Gram,
+  y: Float64Array,
+  outputs: number,
+  jitter: number = DEFAULT_JITTER,
+): Float64Array {
+  const n = kTrain.rows, m = kTestTrain.rows;
+  if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`kernelRegression: outputs = ${outputs}`);
+  if (kTestTrain.cols !== n) throw new RangeError(`kernelRegression: K(test, train) has ${kTestTrain.cols} columns, train has ${n} points`);
+  if (y.length !== n * outputs) throw new RangeError(`kernelRegression: y has ${y.length} values, expected ${n}×${outputs}`);
+  if (!(jitter >= 0)) throw new RangeError(`kernelRegression: jitter = ${jitter}`);
+  const l = choleskyJittered(kTrain, jitter);
+  const alpha = Float64Array.from(y);
+  choleskySolveInPlace(l, n, alpha, outputs);
+  const out = new Float64Array(m * outputs);
+  const kd = kTestTrain.data;
+  for (let t = 0; t < m; t++) {
+    const rt = t * n, ot = t * outputs;
+    for (let j = 0; j < n; j++) {
+      const c = kd[rt + j];
+      const aj = j * outputs;
+      for (let q = 0; q < outputs; q++) out[ot + q] += c * alpha[aj + q];
+    }
+  }
+  return out;
+}
