@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { expandSweep, parseSweep, trialSizeFlops } from '../orchestrator/sweep.js';
+import { canonicalConfig, trialId, trialIdPattern } from '../orchestrator/identity.js';
+import { HypersweepError } from '../orchestrator/errors.js';
+
+const expand = (yaml: string) => expandSweep(parseSweep(yaml, 'x.yaml'), 'x.yaml');
+
+describe('sweep expansion', () => {
+  it('crosses the grid with each zip group: counts multiply, zip axes move together', () => {
+    const t = expand(`
+name: w
+task: sphere
+fixed: {f.depth: 3, g.depth: 2, train.steps: 30}
+grid: {seed: [0, 1, 2, 3], train.lr: [0.1, 0.2]}
+zip:
+  - f.width: [128, 512, 2048]
+    g.width: [16, 32, 64]
+`);
+    expect(t).toHaveLength(4 * 2 * 3);
+    expect(new Set(t.map((x) => x.id)).size).toBe(24);
+    for (const { config } of t) {
+      expect([128, 512, 2048].indexOf(config.f.width)).toBe([16, 32, 64].indexOf(config.g.width));
+      expect(config.f.depth).toBe(3);
+      expect(config.train.steps).toBe(30);
+    }
+    // first grid key slowest, zip fastest
+    expect(t.slice(0, 3).map((x) => [x.config.seed, x.config.train.lr, x.config.f.width])).toEqual([
+      [0, 0.1, 128], [0, 0.1, 512], [0, 0.1, 2048],
+    ]);
+    expect(t[0]!.axes).toEqual({ seed: 0, 'train.lr': 0.1, 'f.width': 128, 'g.width': 16 });
+  });
+
+  it('accepts dotted and nested keys in fixed alike', () => {
+    const a = expand('name: a\ntask: sphere\nfixed: {f.width: 32, train.lr: 0.5, data.target: gaussian}\n');
+    const b = expand('name: a\ntask: sphere\nfixed:\n  f: {width: 32}\n  train: {lr: 0.5}\n  data.target: gaussian\n');
+    expect(a).toHaveLength(1);
+    expect(b.map((x) => x.id)).toEqual(a.map((x) => x.id));
+    expect(a[0]!.config).toMatchObject({ f: { width: 32, depth: 3 }, train: { lr: 0.5 }, data: { target: 'gaussian' } });
+  });
+
+  it('gives ids that are valid job ids and stable across runs and key order', () => {
+    const a = expand('name: a\ntask: sphere\nfixed: {f.width: 32, g.width: 8}\ngrid: {seed: [1, 2]}\n');
+    const b = expand('name: b\ntask: sphere\nfixed: {g: {width: 8}, f: {width: 32}}\ngrid: {seed: [1, 2]}\nretries: 5\n');
+    expect(b.map((x) => x.id)).toEqual(a.map((x) => x.id));
+    for (const { id } of a) {
+      expect(id).toMatch(trialIdPattern);
+      expect(id).not.toContain(':');
+      expect(id).not.toMatch(/^\d+$/);
+    }
+    // The id hashes the config with defaults applied: spelling out a default changes nothing.
+    expect(trialId({ task: 'sphere', seed: 1, f: { width: 32 }, g: { width: 8 } })).toBe(a[0]!.id);
+    expect(trialId({ task: 'sphere', seed: 1, f: { width: 32, depth: 3 }, g: { width: 8 }, train: { lr: 0.1 } })).toBe(a[0]!.id);
+    expect(trialId({ task: 'sphere', seed: 1, f: { width: 33 }, g: { width: 8 } })).not.toBe(a[0]!.id);
+    // A hash of the canonical JSON, independent of how the object was built.
+    const c = canonicalConfig({ g: { width: 8 }, seed: 1, task: 'sphere', f: { width: 32 } });
+    expect(trialId(JSON.parse(JSON.stringify(c)))).toBe(a[0]!.id);
+  });
+
+  it('adds exactly the new trials when a grid value is added', () => {
+    const before = expand('name: a\ntask: sphere\ngrid: {seed: [0, 1], f.width: [16, 32]}\n');
+    const after = expand('name: a\ntask: sphere\ngrid: {seed: [0, 1], f.width: [16, 32, 64]}\n');
+    const old = new Set(before.map((x) => x.id));
+    const added = after.filter((x) => !old.has(x.id));
+    expect(after.filter((x) => old.has(x.id))).toHaveLength(4);
+    expect(added.map((x) => [x.config.seed, x.config.f.width])).toEqual([[0, 64], [1, 64]]);
+  });
+
+  it('orders small-first by estimated cost, keeping the listed order among equals', () => {
+    const t = expand(`
+name: a
+task: sphere
+grid: {seed: [0, 1]}
+zip: [{f.width: [512, 16, 128], g.width: [64, 4, 16]}]
+order: small-first
+`);
+    const costs = t.map((x) => trialSizeFlops(x.config));
+    expect([...costs].sort((x, y) => x - y)).toEqual(costs);
+    expect(t.map((x) => [x.config.f.width, x.config.seed])).toEqual([[16, 0], [16, 1], [128, 0], [128, 1], [512, 0], [512, 1]]);
+  });
+
+  it('keeps one trial when two combinations mean the same config', () => {
+    // f.width 256 is the default: {width: 256} and {} are the same trial once defaults apply
+    const t = expand('name: a\ntask: sphere\ngrid: {f: [{width: 256}, {}, {width: 8}]}\n');
+    expect(t.map((x) => x.config.f.width)).toEqual([256, 8]);
+  });
+
+  it.each([
+    ['unknown top-level key', 'name: a\ntask: sphere\ngird: {seed: [1]}\n', /x\.yaml: gird: unknown key/],
+    ['unknown config key', 'name: a\ntask: sphere\ngrid: {f.widht: [1]}\n', /grid\.f\.widht: unknown config key "widht" in f/],
+    ['empty axis', 'name: a\ntask: sphere\ngrid: {seed: []}\n', /grid\.seed: an axis needs at least one value/],
+    ['wrong type', 'name: a\ntask: sphere\ngrid: {f.width: [8, wide]}\n', /grid\.f\.width: .*expected number/],
+    ['axis in grid and zip', 'name: a\ntask: sphere\ngrid: {seed: [1]}\nzip: [{seed: [1, 2], f.width: [2, 3]}]\n', /zip\[0\]\.seed: duplicate axis: grid\.seed/],
+    ['axis in fixed and grid', 'name: a\ntask: sphere\nfixed: {f: {width: 8}}\ngrid: {f.width: [1]}\n', /grid\.f\.width: duplicate axis: fixed\.f\.width/],
+    ['prefix overlap', 'name: a\ntask: sphere\nfixed: {f: {width: 8}}\ngrid: {f: [{width: 2}]}\n', /duplicate axis/],
+    ['unequal zip', 'name: a\ntask: sphere\nzip: [{f.width: [1, 2], g.width: [1]}]\n', /zip\[0\]\.g\.width: has 1 values but f\.width has 2/],
+    ['bad task', 'name: a\ntask: spheer\n', /task: /],
+    ['task as an axis', 'name: a\ntask: sphere\ngrid: {task: [noop]}\n', /grid\.task: set the task with the top-level/],
+    ['bad name', 'name: "a b"\ntask: sphere\n', /name: use letters/],
+    ['bad YAML', 'name: a\ntask: [sphere\n', /bad YAML/],
+    ['not a map', '- 1\n- 2\n', /expected a YAML map/],
+    ['value out of range', 'name: a\ntask: sphere\nfixed: {train.lr: -1}\n', /fixed\.train\.lr: Too small/],
+    ['too many trials', `name: a\ntask: noop\ngrid: {seed: [${Array.from({ length: 400 }, (_, i) => i)}], noop.sleepMs: [${Array.from({ length: 400 }, (_, i) => i)}]}\n`, /expands to 160000 trials/],
+  ])('rejects %s with one line naming the file and key', (_what, yaml, re) => {
+    let err: unknown;
+    try {
+      expand(yaml);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HypersweepError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/^x\.yaml/);
+    expect(msg).toMatch(re);
+    expect(msg).not.toContain('\n');
+  });
+});
