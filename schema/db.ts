@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -113,4 +113,19 @@ function applyMigrations(db: Db): void {
 /** Close the underlying connection (checkpoints the WAL when it is the last one). */
 export function closeDb(db: Db): void {
   db.$client.close();
+}
+
+/**
+ * Create the parent folder of a new --db path (like `mkdir -p`), before openDb. A path whose folder cannot be
+ * created (a file in the way, no permission) is a one-line user error, and nothing is written.
+ */
+export function ensureDbDir(file: string): void {
+  if (file === ':memory:') return;
+  const dir = dirname(resolve(file));
+  if (existsSync(dir)) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new HypersweepError(`--db ${file}: cannot create its folder ${dir}: ${sqliteMessage(err)}`);
+  }
 }
