@@ -32,6 +32,23 @@ export interface PreparedZ {
   readonly spec: ZKernelSpec;
 }
 
+/** ‖v[o..o+d)‖ without overflow or underflow: scale by the largest |entry| first. NaN/∞ entries give NaN/∞. */
+export function safeNorm(v: ArrayLike<number>, o: number, d: number): number {
+  let m = 0;
+  for (let k = 0; k < d; k++) {
+    const a = Math.abs(v[o + k]);
+    if (Number.isNaN(a)) return NaN;
+    if (a > m) m = a;
+  }
+  if (m === 0 || !Number.isFinite(m)) return m;
+  let s = 0;
+  for (let k = 0; k < d; k++) {
+    const t = v[o + k] / m;
+    s += t * t;
+  }
+  return m * Math.sqrt(s);
+}
+
 function hashRow(row: Float64Array, view: Uint32Array): number {
   let h = 0x811c9dc5 | 0;
   for (let k = 0; k < view.length; k++) h = Math.imul(h ^ view[k], 0x01000193);
@@ -84,9 +101,7 @@ export function distinctX(x: ArrayLike<number>[], where = 'points'): DistinctX {
   const unit = new Float64Array(rows.length * dim);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    let sq = 0;
-    for (let k = 0; k < dim; k++) sq += row[k] * row[k];
-    const norm = Math.sqrt(sq);
+    const norm = safeNorm(row, 0, dim);
     if (!(norm > 0) || !Number.isFinite(norm)) {
       const first = index.indexOf(r);
       throw new InputError(where, `x[${first}]: ${norm > 0 ? 'not finite' : 'all zeros'}, cannot be normalised`);
@@ -108,14 +123,15 @@ export function prepareZ(z: ArrayLike<number>[], spec: ZKernelSpec, where = 'poi
     if (zi.length !== dim) throw new InputError(where, `z[${i}]: length ${zi.length}, expected ${dim}`);
     let s = 0;
     for (let k = 0; k < dim; k++) s += zi[k] * zi[k];
-    if (!Number.isFinite(s)) throw new InputError(where, `z[${i}]: not finite`);
     const o = i * dim;
     if (spec.type === 'linear') {
-      const norm = Math.sqrt(s);
+      const norm = safeNorm(zi, 0, dim);
+      if (!Number.isFinite(norm)) throw new InputError(where, `z[${i}]: not finite`);
       if (!(norm > 0)) throw new InputError(where, `z[${i}]: all zeros, cannot be normalised`);
       for (let k = 0; k < dim; k++) rows[o + k] = zi[k] / norm;
       sq[i] = 1;
     } else {
+      if (!Number.isFinite(s)) throw new InputError(where, `z[${i}]: not finite (or its squared norm overflows)`);
       for (let k = 0; k < dim; k++) rows[o + k] = zi[k];
       sq[i] = s;
     }
