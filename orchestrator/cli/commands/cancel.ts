@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+export interface CancelFlags {
+  redis?: string;
+  prefix?: string;
+  db: string;
+  kill?: boolean;
+}
+
 export default function define(program: Command): Command {
   return program
     .command('cancel')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('cancel: not built yet');
+    .description('Remove a sweep\'s waiting trials from the queue and mark them cancelled; --kill also aborts running ones')
+    .argument('<sweep>', 'sweep name (as stored in the database)')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
+    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--kill', 'also abort the sweep\'s running trials')
+    .action(async (sweep: string, flags: CancelFlags) => {
+      const { runCancelCommand } = await import('../../distributed/commands.js');
+      await runCancelCommand(sweep, flags);
     });
 }

@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+export interface ResumeFlags {
+  redis?: string;
+  prefix?: string;
+  db: string;
+  progressMs?: string;
+}
+
 export default function define(program: Command): Command {
   return program
     .command('resume')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('resume: not built yet');
+    .description('Re-enqueue every unfinished trial of a sweep that is not queued or running in Redis, then collect results')
+    .argument('<sweep>', 'sweep name (as stored in the database)')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
+    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--progress-ms <ms>', 'interval of the plain progress lines when not on a TTY', '5000')
+    .action(async (sweep: string, flags: ResumeFlags) => {
+      const { runResumeCommand } = await import('../../distributed/commands.js');
+      await runResumeCommand(sweep, flags);
     });
 }

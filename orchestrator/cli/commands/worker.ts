@@ -1,12 +1,32 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+export interface WorkerFlags {
+  redis?: string;
+  prefix?: string;
+  concurrency?: string;
+  backend?: string;
+  threads?: boolean;
+  lockDurationMs?: string;
+  stalledIntervalMs?: string;
+  heartbeatMs?: string;
+  shutdownTimeoutMs?: string;
+}
+
 export default function define(program: Command): Command {
   return program
     .command('worker')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('worker: not built yet');
+    .description('Run trials from the Redis queue, each in a sandboxed process, until SIGINT/SIGTERM')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
+    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
+    .option('--concurrency <n>', 'trials at once, one sandbox each', '1')
+    .option('--backend <name>', 'compute backend for training (wasm, cpu, webgpu, ...)')
+    .option('--threads', 'run sandboxes as worker threads instead of child processes')
+    .option('--lock-duration-ms <ms>', 'job lock duration; a dead worker\'s trial is retried after about this long', '30000')
+    .option('--stalled-interval-ms <ms>', 'how often this worker checks for stalled trials', '30000')
+    .option('--heartbeat-ms <ms>', 'heartbeat and cancel-poll interval', '2000')
+    .option('--shutdown-timeout-ms <ms>', 'on SIGINT/SIGTERM, wait this long for running trials', '30000')
+    .action(async (flags: WorkerFlags) => {
+      const { runWorkerCommand } = await import('../../distributed/commands.js');
+      await runWorkerCommand(flags);
     });
 }

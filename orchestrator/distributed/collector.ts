@@ -1,0 +1,186 @@
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Db } from '../../schema/db.js';
+import { markRunning, recordFailure, recordResult } from '../../schema/store.js';
+import { zodErrorLine } from '../errors.js';
+import { CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema, type Heartbeat, type TrialJobData, type TrialJobReturn } from './protocol.js';
+import { jobOptions, type EnqueuePolicy } from './enqueue.js';
+import { knownTrialStatuses, saveHeartbeats, setAttempts } from './queries.js';
+
+/**
+ * The durable result path. A trial's result is its job's return value, kept in BullMQ's completed set;
+ * the orchestrator (the single database writer) reads completed and failed jobs in batches, writes them in
+ * one immediate transaction, and removes the jobs only after the commit. A crash anywhere leaves the job in
+ * Redis, and the next collector writes it again (the writes are idempotent upserts).
+ */
+
+export interface CollectorContext {
+  db: Db;
+  queue: Queue<TrialJobData>;
+  conn: Redis;
+  prefix: string;
+  policy: EnqueuePolicy;
+  /** Jobs read per batch. @defaultValue 500 */
+  batchSize?: number;
+  /** Called after each committed batch of results (benchmarks, tests). */
+  onResults?: (batch: CollectedResult[]) => void;
+  log: (line: string) => void;
+}
+
+export interface CollectedResult {
+  trialId: string;
+  status: 'completed' | 'diverged';
+  /** Milliseconds since the epoch: enqueue (job created), start of the last attempt, job finished, row committed. */
+  enqueuedAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  committedAt: number;
+}
+
+/** Lost attempts (worker died, lock expired twice) re-enqueued by the orchestrator, on top of BullMQ's attempts. */
+export const requeueCountKey = 'requeues';
+
+/** Read up to one batch of completed jobs, commit their results, remove them. Returns the number handled. */
+export async function drainCompleted(ctx: CollectorContext): Promise<number> {
+  const jobs = await ctx.queue.getJobs(['completed'], 0, (ctx.batchSize ?? 500) - 1, true);
+  if (jobs.length === 0) return 0;
+  const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
+  const mine = jobs.filter((j) => j.id && known.has(j.id));
+  const good: Array<{ job: Job; ret: TrialJobReturn }> = [];
+  const bad: Array<{ job: Job; error: string }> = [];
+  for (const job of mine) {
+    const r = trialJobReturnSchema.safeParse(job.returnvalue);
+    if (r.success && r.data.trialId === job.id) good.push({ job, ret: r.data });
+    else bad.push({ job, error: r.success ? `result for ${r.data.trialId} under job ${job.id}` : zodErrorLine(`trial ${job.id} result payload`, r.error) });
+  }
+  ctx.db.transaction(
+    () => {
+      for (const { job, ret } of good) {
+        recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
+      }
+      setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: Math.max(1, job.attemptsMade) })));
+      for (const { job, error } of bad) {
+        recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status: 'failed' });
+      }
+    },
+    { behavior: 'immediate' },
+  );
+  const committedAt = Date.now();
+  await removeJobs(ctx.queue, mine);
+  ctx.onResults?.(
+    good.map(({ job, ret }) => ({
+      trialId: ret.trialId, status: ret.result.status, enqueuedAt: job.timestamp, startedAt: job.processedOn,
+      finishedAt: job.finishedOn, committedAt,
+    })),
+  );
+  for (const { error } of bad) ctx.log(`rejected a result: ${error}`);
+  // Jobs of trials this database does not know (another orchestrator's) are left alone.
+  return mine.length;
+}
+
+/**
+ * Read up to one batch of failed jobs. A job that BullMQ failed because it stalled too often (its worker died)
+ * was never retried by BullMQ: re-enqueue it, up to the sweep's retries. Others are final: record them.
+ */
+export async function drainFailed(ctx: CollectorContext): Promise<number> {
+  const jobs = await ctx.queue.getJobs(['failed'], 0, (ctx.batchSize ?? 500) - 1, true);
+  if (jobs.length === 0) return 0;
+  const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
+  const mine = jobs.filter((j) => j.id && known.has(j.id));
+  const requeue: Array<{ job: Job; data: TrialJobData; requeues: number }> = [];
+  const final: Array<{ job: Job; error: string; status: 'failed' | 'cancelled' }> = [];
+  for (const job of mine) {
+    const reason = job.failedReason ?? 'unknown failure';
+    const parsed = trialJobDataSchema.safeParse(job.data);
+    const requeues = Number((job.data as Record<string, unknown> | undefined)?.[requeueCountKey] ?? 0) || 0;
+    if (isLostReason(reason) && parsed.success && requeues < ctx.policy.retries + 1) {
+      requeue.push({ job, data: parsed.data, requeues });
+    } else if (reason === CANCELLED_REASON) {
+      final.push({ job, error: 'cancelled while running', status: 'cancelled' });
+    } else {
+      const lost = isLostReason(reason) ? ` (worker lost ${requeues + 1} times)` : '';
+      final.push({ job, error: `${reason.split('\n')[0]}${lost}`, status: 'failed' });
+    }
+  }
+  if (final.length > 0) {
+    ctx.db.transaction(
+      () => {
+        for (const { job, error, status } of final) recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status });
+      },
+      { behavior: 'immediate' },
+    );
+    for (const { job, error } of final) ctx.log(`trial ${job.id} ${error.startsWith('cancelled') ? 'cancelled' : 'failed'}: ${error}`);
+  }
+  await removeJobs(ctx.queue, mine);
+  for (const { job, data, requeues } of requeue) {
+    // The stale failed job is removed above: a custom job id is ignored while any job with that id exists.
+    await ctx.queue.add('trial', { ...data, [requeueCountKey]: requeues + 1 } as TrialJobData, jobOptions(job.id!, ctx.policy));
+    ctx.log(`trial ${job.id}: its worker was lost; re-enqueued (${requeues + 1}/${ctx.policy.retries + 1})`);
+  }
+  return mine.length;
+}
+
+/** A failure caused by a lost worker, not by the trial. */
+export function isLostReason(reason: string): boolean {
+  return reason.includes(STALLED_REASON) || reason.includes('job started more than allowable limit');
+}
+
+async function removeJobs(queue: Queue, jobs: Job[]): Promise<void> {
+  // A job whose lock is held cannot be removed; that only happens if it was retried meanwhile, so skip it.
+  await Promise.all(jobs.map((j) => queue.remove(j.id!).catch(() => 0)));
+}
+
+/** Active jobs of this database's trials: mark them running with their worker; returns them for the progress view. */
+export async function syncActive(
+  ctx: CollectorContext,
+): Promise<Array<{ trialId: string; worker: string; progress: unknown }>> {
+  const jobs = await ctx.queue.getJobs(['active'], 0, 999, true);
+  const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
+  const running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
+  const toMark: Job[] = [];
+  for (const job of jobs) {
+    const status = job.id ? known.get(job.id) : undefined;
+    if (status === undefined) continue;
+    running.push({ trialId: job.id!, worker: job.processedBy ?? '?', progress: job.progress });
+    if (status === 'queued') toMark.push(job);
+  }
+  if (toMark.length > 0) {
+    ctx.db.transaction(
+      () => {
+        for (const job of toMark) {
+          const worker = job.processedBy ?? 'unknown';
+          markRunning(ctx.db, job.id!, { worker, host: hostOf(worker), attempt: job.attemptsMade + 1 });
+        }
+      },
+      { behavior: 'immediate' },
+    );
+  }
+  return running;
+}
+
+/** Worker ids are `host-pid-rand`. */
+function hostOf(worker: string): string {
+  return worker.replace(/-\d+-[0-9a-f]+$/, '');
+}
+
+/** Copy the workers' heartbeats from Redis into the workers table; drop hash entries silent for 10 minutes. */
+export async function syncHeartbeats(ctx: CollectorContext): Promise<Heartbeat[]> {
+  const raw = await ctx.conn.hgetall(keys.workers(ctx.prefix));
+  const beats: Heartbeat[] = [];
+  const stale: string[] = [];
+  for (const [id, text] of Object.entries(raw)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const r = heartbeatSchema.safeParse(value);
+    if (!r.success) continue;
+    if (Date.now() - r.data.heartbeatAt > 10 * 60_000) stale.push(id);
+    else beats.push(r.data);
+  }
+  if (stale.length > 0) await ctx.conn.hdel(keys.workers(ctx.prefix), ...stale);
+  if (beats.length > 0) saveHeartbeats(ctx.db, beats);
+  return beats;
+}

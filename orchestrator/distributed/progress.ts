@@ -1,0 +1,93 @@
+import type { StatusCounts } from '../../schema/store.js';
+import type { Heartbeat } from './protocol.js';
+
+export interface ProgressSnapshot {
+  sweep: string;
+  counts: StatusCounts;
+  /** Trials finished (any final status) since this session started. */
+  finishedHere: number;
+  elapsedMs: number;
+  running: Array<{ trialId: string; worker: string }>;
+  workers: Heartbeat[];
+  /** Per trial id: the last progress reported by its worker. */
+  progress: Map<string, unknown>;
+}
+
+/** Seconds as `1h02m`, `3m05s`, `12s`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** `completed 5  running 2  queued 10  failed 0 …  8.1/s  ETA 2s`: one line of counts, rate and ETA. */
+export function summaryLine(p: ProgressSnapshot): string {
+  const c = p.counts;
+  const done = c.completed + c.diverged + c.failed + c.cancelled;
+  const remaining = c.queued + c.running;
+  const rate = p.elapsedMs > 0 ? (p.finishedHere * 1000) / p.elapsedMs : 0;
+  const eta = rate > 0 ? formatDuration((remaining / rate) * 1000) : '?';
+  const parts = [
+    `${p.sweep}: ${done}/${c.total} done`,
+    `completed ${c.completed}`, `diverged ${c.diverged}`, `failed ${c.failed}`, `cancelled ${c.cancelled}`,
+    `running ${c.running}`, `queued ${c.queued}`,
+    `${rate.toFixed(rate >= 10 ? 0 : 2)} trials/s`, `ETA ${remaining === 0 ? '0s' : eta}`,
+    `workers ${p.workers.length}`,
+  ];
+  return parts.join('  ');
+}
+
+function progressText(p: unknown): string {
+  if (p && typeof p === 'object' && 'step' in p && 'steps' in p) {
+    const { step, steps } = p as { step: unknown; steps: unknown };
+    if (typeof step === 'number' && typeof steps === 'number') return ` step ${step}/${steps}`;
+  }
+  return '';
+}
+
+/**
+ * Live progress. On a TTY: a block of lines redrawn in place (counts, ETA, one line per worker with its current
+ * trial). Otherwise: one plain summary line every `everyMs`.
+ */
+export class ProgressView {
+  private lastPlain = 0;
+  private drawn = 0;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream | NodeJS.WritableStream,
+    private readonly tty: boolean,
+    private readonly everyMs: number,
+  ) {}
+
+  update(p: ProgressSnapshot, force = false): void {
+    if (!this.tty) {
+      const now = Date.now();
+      if (force || now - this.lastPlain >= this.everyMs) {
+        this.lastPlain = now;
+        this.out.write(`${summaryLine(p)}\n`);
+      }
+      return;
+    }
+    const lines = [summaryLine(p)];
+    const byWorker = new Map<string, string[]>();
+    for (const r of p.running) byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r.trialId]);
+    for (const w of p.workers) {
+      const trials = byWorker.get(w.id) ?? w.current;
+      const age = formatDuration(Date.now() - w.heartbeatAt);
+      const what = trials.length > 0 ? trials.map((t) => `${t}${progressText(p.progress.get(t))}`).join(', ') : 'idle';
+      lines.push(`  ${w.id} (${w.backend ?? 'default'}, beat ${age} ago): ${what}`);
+    }
+    const clear = this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '';
+    this.out.write(clear + lines.join('\n') + '\n');
+    this.drawn = lines.length;
+  }
+
+  /** Leave the last frame on screen (TTY) or print a final line (plain). */
+  finish(p: ProgressSnapshot): void {
+    if (this.tty) this.update(p, true);
+    else this.update(p, true);
+    this.drawn = 0;
+  }
+}

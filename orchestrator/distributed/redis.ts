@@ -1,0 +1,125 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { HypersweepError } from '../errors.js';
+
+/** Where the queue lives: a Redis URL and the BullMQ key prefix. */
+export interface RedisTarget {
+  /** `redis://[user:pass@]host[:port][/db]` or `rediss://…`. */
+  url: string;
+  /** BullMQ `prefix` (never ioredis `keyPrefix`). @defaultValue 'hypersweep' */
+  prefix: string;
+}
+
+const prefixPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * Resolve `--redis` / REDIS_URL and `--prefix` / HYPERSWEEP_PREFIX, checking both; a bad value is a one-line
+ * user error. Returns undefined when no Redis URL is given at all (local mode).
+ */
+export function resolveRedisTarget(
+  flags: { redis?: string; prefix?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): RedisTarget | undefined {
+  const raw = flags.redis ?? (env.REDIS_URL || undefined);
+  if (raw === undefined) return undefined;
+  const where = flags.redis !== undefined ? '--redis' : 'REDIS_URL';
+  const url = checkRedisUrl(raw, where);
+  const prefix = flags.prefix ?? (env.HYPERSWEEP_PREFIX || 'hypersweep');
+  if (!prefixPattern.test(prefix)) {
+    const pw = flags.prefix !== undefined ? '--prefix' : 'HYPERSWEEP_PREFIX';
+    throw new HypersweepError(`${pw} ${JSON.stringify(prefix)}: use letters, digits, ".", "_" and "-" (no ':' or spaces)`);
+  }
+  return { url, prefix };
+}
+
+/** Like resolveRedisTarget, but a Redis URL is required (worker, resume, cancel). */
+export function requireRedisTarget(flags: { redis?: string; prefix?: string }, command: string): RedisTarget {
+  const t = resolveRedisTarget(flags);
+  if (!t) throw new HypersweepError(`${command}: needs a Redis URL: pass --redis redis://HOST:6379 or set REDIS_URL`);
+  return t;
+}
+
+/** Validate a Redis URL's shape (scheme, host, port, db number) without connecting. */
+export function checkRedisUrl(raw: string, where = '--redis'): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: not a URL (expected redis://HOST:PORT)`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: scheme must be redis:// or rediss://`);
+  }
+  if (!u.hostname) throw new HypersweepError(`${where} ${JSON.stringify(raw)}: no host`);
+  if (u.port !== '' && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) {
+    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: bad port`);
+  }
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,2}$/.test(db)) {
+    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: the path must be a database number, e.g. /0`);
+  }
+  return raw;
+}
+
+export interface ConnectionOptions {
+  /** BullMQ Workers and QueueEvents block on Redis: they need `maxRetriesPerRequest: null`. */
+  blocking?: boolean;
+  /** Give up reconnecting after this many tries (null: keep trying, for long-lived workers). @defaultValue null */
+  maxReconnects?: number | null;
+}
+
+/**
+ * A BullMQ-ready ioredis connection. Reconnects back off up to 2 s; a long-lived process keeps trying (Redis
+ * restarts are survivable), a short-lived command gives up after a few tries instead of retrying forever.
+ */
+export function createConnection(url: string, opts: ConnectionOptions = {}): Redis {
+  const maxReconnects = opts.maxReconnects ?? null;
+  const options: RedisOptions = {
+    maxRetriesPerRequest: opts.blocking ? null : 3,
+    connectTimeout: 3000,
+    enableReadyCheck: true,
+    retryStrategy: (times) => (maxReconnects !== null && times > maxReconnects ? null : Math.min(100 * 2 ** times, 2000)),
+  };
+  const conn = new Redis(url, options);
+  // Without a listener ioredis prints every connection error; the caller sees failures through commands.
+  conn.on('error', () => {});
+  return conn;
+}
+
+/**
+ * Fail fast with one line when Redis cannot be reached: one connection attempt, a PING, a deadline. Called
+ * before anything is written, so an unreachable Redis leaves the database untouched.
+ */
+export async function assertRedisReachable(url: string, timeoutMs = 4000): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  let lastError = '';
+  probe.on('error', (e: Error) => (lastError = e.message));
+  const safe = redactUrl(url);
+  try {
+    const deadline = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+    );
+    await Promise.race([probe.connect().then(() => probe.ping()), deadline]);
+  } catch (err) {
+    const msg = lastError || (err instanceof Error ? err.message : String(err));
+    throw new HypersweepError(`--redis ${safe}: cannot reach Redis: ${msg.split('\n')[0]}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,235 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { closeDb, openDb, type Db } from '../../schema/db.js';
+import { getSweep, markQueued, pendingTrials, sweepCounts, sweepTrialRows, upsertSweep, type StatusCounts } from '../../schema/store.js';
+import { HypersweepError, parseOrThrow } from '../errors.js';
+import { canonicalConfig } from '../identity.js';
+import { expandSweep, loadSweep, sweepSpecSchema, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import { drainCompleted, drainFailed, syncActive, syncHeartbeats, type CollectedResult, type CollectorContext } from './collector.js';
+import { enqueueTrials, missingJobs, type EnqueuePolicy } from './enqueue.js';
+import { ProgressView, type ProgressSnapshot } from './progress.js';
+import { TRIALS_QUEUE, type Heartbeat, type TrialJobData } from './protocol.js';
+import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from './redis.js';
+
+/** Options shared by `run --redis` and `resume`. */
+export interface SessionOptions {
+  /** Results database file. @defaultValue './hypersweep.db' */
+  db?: string;
+  /** Redis URL (`--redis` / REDIS_URL). */
+  redisUrl: string;
+  /** BullMQ prefix (`--prefix` / HYPERSWEEP_PREFIX). @defaultValue 'hypersweep' */
+  prefix?: string;
+  /** Milliseconds between plain progress lines (not on a TTY). @defaultValue 5000 */
+  progressMs?: number;
+  /** Milliseconds the collector sleeps when Redis has nothing new. @defaultValue 50 */
+  pollMs?: number;
+  /** Milliseconds between checks that every unfinished trial still has a job in Redis. @defaultValue 5000 */
+  reconcileMs?: number;
+  /** Stop (leaving the sweep resumable) on SIGINT/SIGTERM. @defaultValue true */
+  handleSignals?: boolean;
+  /** Where progress goes. @defaultValue process.stdout */
+  out?: NodeJS.WriteStream | NodeJS.WritableStream;
+  /** Redraw progress in place. @defaultValue out.isTTY */
+  tty?: boolean;
+  /** Called after each committed batch of results. */
+  onResults?: (batch: CollectedResult[]) => void;
+  /** Stop early (tests, embedding). */
+  signal?: AbortSignal;
+}
+
+export interface RunDistributedOptions extends SessionOptions {
+  /** A sweep file to load, or an already parsed spec. */
+  sweepPath?: string;
+  spec?: SweepSpec;
+}
+
+export interface DistributedSummary {
+  sweep: string;
+  counts: StatusCounts;
+  /** Trials new to the database (run only). */
+  added: number;
+  /** Jobs added to Redis by this session (first enqueue, re-enqueues after loss). */
+  enqueued: number;
+  /** Stopped by a signal before the sweep finished: resume it with `hypersweep resume`. */
+  interrupted: boolean;
+  elapsedMs: number;
+}
+
+/**
+ * `hypersweep run SWEEP --redis URL`: record the sweep and its trials, enqueue every unfinished trial that has
+ * no job in Redis, then collect results into the database until no trial is queued or running.
+ * Checks the Redis URL and reachability before touching the database.
+ */
+export async function runDistributed(opts: RunDistributedOptions): Promise<DistributedSummary> {
+  const target = await checkTarget(opts);
+  const spec = opts.spec ?? (opts.sweepPath !== undefined ? loadSweep(opts.sweepPath) : undefined);
+  if (!spec) throw new HypersweepError('run: give a sweep file');
+  const trials = expandSweep(spec, opts.sweepPath ?? spec.name);
+  const file = opts.db ?? './hypersweep.db';
+  const db = openDb(file, { migrate: true });
+  try {
+    const { added } = upsertSweep(db, spec, trials);
+    return { ...(await runSession(db, spec, trials, target, opts, false)), added };
+  } finally {
+    closeDb(db);
+  }
+}
+
+export interface ResumeOptions extends SessionOptions {
+  sweep: string;
+}
+
+/**
+ * `hypersweep resume SWEEP`: collect what Redis already holds, then re-enqueue every trial of the sweep that is
+ * neither completed/diverged nor genuinely waiting or running in Redis (failed and cancelled ones included), and
+ * collect until done.
+ */
+export async function resumeDistributed(opts: ResumeOptions): Promise<DistributedSummary> {
+  const target = await checkTarget(opts);
+  const file = opts.db ?? './hypersweep.db';
+  const db = openDb(file, { migrate: true, mustExist: true });
+  try {
+    const row = getSweep(db, opts.sweep);
+    if (!row) throw new HypersweepError(`resume: no sweep named "${opts.sweep}" in ${file}`);
+    const spec = parseOrThrow(sweepSpecSchema, row.spec, `${file}: sweep ${opts.sweep}`);
+    const trials: ExpandedTrial[] = sweepTrialRows(db, opts.sweep).map((t) => ({
+      id: t.id, config: canonicalConfig(t.config, `${file}: trial ${t.id}`), axes: {},
+    }));
+    return { ...(await runSession(db, spec, ranked(spec, trials), target, opts, true)), added: 0 };
+  } finally {
+    closeDb(db);
+  }
+}
+
+async function checkTarget(opts: SessionOptions): Promise<RedisTarget> {
+  checkRedisUrl(opts.redisUrl);
+  const target = resolveRedisTarget({ redis: opts.redisUrl, prefix: opts.prefix });
+  if (!target) throw new HypersweepError('--redis: missing');
+  await assertRedisReachable(target.url);
+  return target;
+}
+
+/** Small-first sweeps: re-rank stored trials the way expandSweep orders them. */
+function ranked(spec: SweepSpec, trials: ExpandedTrial[]): ExpandedTrial[] {
+  if (spec.order !== 'small-first') return trials;
+  const order = new Map(expandSweep(spec).map((t, i) => [t.id, i]));
+  return [...trials].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+async function runSession(
+  db: Db,
+  spec: SweepSpec,
+  trials: ExpandedTrial[],
+  target: RedisTarget,
+  opts: SessionOptions,
+  retryFinal: boolean,
+): Promise<Omit<DistributedSummary, 'added'>> {
+  const t0 = Date.now();
+  const out = opts.out ?? process.stdout;
+  const tty = opts.tty ?? ('isTTY' in out && out.isTTY === true);
+  const view = new ProgressView(out, tty, opts.progressMs ?? 5000);
+  const log = (line: string) => out.write(`${line}\n`);
+  const abort = new AbortController();
+  if (opts.signal) opts.signal.addEventListener('abort', () => abort.abort(), { once: true });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(130);
+    log(`${sig}: stopping; every unfinished trial stays in Redis and the database (press Ctrl-C again to quit now)`);
+    abort.abort();
+  };
+  if (opts.handleSignals ?? true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  const conn: Redis = createConnection(target.url);
+  const queue = new Queue<TrialJobData>(TRIALS_QUEUE, { connection: conn, prefix: target.prefix });
+  const policy: EnqueuePolicy = {
+    retries: spec.retries,
+    rank: spec.order === 'small-first' ? new Map(trials.map((t, i) => [t.id, i])) : undefined,
+  };
+  const ctx: CollectorContext = { db, queue, conn, prefix: target.prefix, policy, onResults: opts.onResults, log };
+  const configs = new Map(trials.map((t) => [t.id, t.config]));
+  let enqueued = 0;
+
+  /** Enqueue the sweep's unfinished trials that have no job in Redis (lost, wiped, never added). */
+  const reconcile = async (): Promise<void> => {
+    const open = pendingTrials(db, spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
+    const missing = new Set(await missingJobs(conn, target.prefix, open.map((t) => t.id)));
+    if (missing.size === 0) return;
+    const list = open.filter((t) => missing.has(t.id)).map((t) => ({ id: t.id, config: configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
+    const stale = list.filter((t) => open.find((o) => o.id === t.id)?.status === 'running').map((t) => t.id);
+    if (stale.length > 0) markQueued(db, stale);
+    enqueued += await enqueueTrials(queue, spec.name, list, policy);
+  };
+
+  let finalCounts = sweepCounts(db, spec.name);
+  const initialFinished = finished(finalCounts);
+  try {
+    await queue.waitUntilReady();
+    // Results that reached Redis while no orchestrator was running are written first.
+    while ((await drainCompleted(ctx)) + (await drainFailed(ctx)) > 0) { /* drain */ }
+    if (retryFinal) {
+      const again = pendingTrials(db, spec.name).filter((t) => t.status === 'failed' || t.status === 'cancelled');
+      if (again.length > 0) {
+        await ctx.conn.srem(`${target.prefix}:hypersweep:cancel`, ...again.map((t) => t.id));
+        markQueued(db, again.map((t) => t.id));
+        log(`resume: retrying ${again.length} failed or cancelled trial(s)`);
+      }
+    }
+    await reconcile();
+    log(`${spec.name}: ${finalCounts.total} trials, ${enqueued} enqueued on ${redactUrl(target.url)} prefix ${target.prefix}`);
+
+    let lastReconcile = Date.now();
+    let lastSync = 0;
+    let running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
+    let workers: Heartbeat[] = [];
+    const snapshot = (): ProgressSnapshot => ({
+      sweep: spec.name, counts: finalCounts, finishedHere: finished(finalCounts) - initialFinished,
+      elapsedMs: Date.now() - t0, running, workers, progress: new Map(running.map((r) => [r.trialId, r.progress])),
+    });
+    while (!abort.signal.aborted) {
+      const n = (await drainCompleted(ctx)) + (await drainFailed(ctx));
+      const now = Date.now();
+      if (now - lastSync >= 1000) {
+        lastSync = now;
+        running = await syncActive(ctx);
+        workers = await syncHeartbeats(ctx);
+      }
+      if (now - lastReconcile >= (opts.reconcileMs ?? 5000)) {
+        lastReconcile = now;
+        await reconcile();
+      }
+      finalCounts = sweepCounts(db, spec.name);
+      if (finalCounts.queued + finalCounts.running === 0) break;
+      view.update(snapshot());
+      if (n === 0) await sleep(opts.pollMs ?? 50, abort.signal);
+    }
+    finalCounts = sweepCounts(db, spec.name);
+    view.finish(snapshot());
+    const interrupted = finalCounts.queued + finalCounts.running > 0;
+    if (interrupted) log(`${spec.name}: stopped with ${finalCounts.queued + finalCounts.running} trial(s) unfinished; continue with \`hypersweep resume ${spec.name}\``);
+    return { sweep: spec.name, counts: finalCounts, enqueued, interrupted, elapsedMs: Date.now() - t0 };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await queue.close().catch(() => {});
+    conn.disconnect();
+  }
+}
+
+function finished(c: StatusCounts): number {
+  return c.completed + c.diverged + c.failed + c.cancelled;
+}

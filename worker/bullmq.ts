@@ -1,0 +1,134 @@
+/**
+ * `hypersweep worker`: a BullMQ Worker on the `trials` queue whose processor is the sandboxed file
+ * worker/sandbox.js (child processes by default, worker threads on request). Trials never run on this
+ * process's event loop, so job locks are always renewed. Heartbeats go to a Redis hash the orchestrator
+ * copies into the workers table; `cancel --kill` requests are polled from a Redis set.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createConnection, redactUrl, type RedisTarget } from '../orchestrator/distributed/redis.js';
+import { TRIALS_QUEUE, keys, type Heartbeat } from '../orchestrator/distributed/protocol.js';
+
+export interface TrialWorkerOptions {
+  target: RedisTarget;
+  /** Trials run at once, each in its own sandbox. @defaultValue 1 */
+  concurrency?: number;
+  /** Compute backend handed to executeTrial (wasm, cpu, webgpu, …); undefined: its default. */
+  backend?: string;
+  /** Run sandboxes as worker threads instead of child processes. @defaultValue false */
+  threads?: boolean;
+  /** Milliseconds a job lock lasts without renewal before the job counts as stalled. @defaultValue 30000 */
+  lockDurationMs?: number;
+  /** Milliseconds between stalled-job checks. @defaultValue 30000 */
+  stalledIntervalMs?: number;
+  /** Milliseconds between heartbeats and cancel polls. @defaultValue 2000 */
+  heartbeatMs?: number;
+  /** Milliseconds graceful shutdown waits for running trials before abandoning them (they are retried). @defaultValue 30000 */
+  shutdownTimeoutMs?: number;
+  /** Lines of log output (worker start, trial done/failed). */
+  log?: (line: string) => void;
+}
+
+export interface TrialWorkerHandle {
+  id: string;
+  /** Stop taking trials, wait for running ones up to the deadline, then abandon them. */
+  close(): Promise<void>;
+  /** Resolves once the worker is connected and waiting for trials. */
+  ready: Promise<void>;
+}
+
+/** The compiled sandboxed processor (dist/worker/sandbox.js beside this file). */
+export function sandboxFile(): string {
+  const file = fileURLToPath(new URL('./sandbox.js', import.meta.url));
+  if (!existsSync(file)) throw new Error(`sandboxed processor ${file} is missing: run \`npm run build\``);
+  return file;
+}
+
+export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
+  const o = {
+    concurrency: 1, threads: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, heartbeatMs: 2000,
+    shutdownTimeoutMs: 30_000, log: (line: string) => console.log(line), ...opts,
+  };
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
+  const host = hostname();
+  const id = `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const startedAt = Date.now();
+  const env = { ...process.env, HYPERSWEEP_WORKER_ID: id, ...(o.backend ? { HYPERSWEEP_BACKEND: o.backend } : {}) };
+
+  const connection = createConnection(o.target.url, { blocking: true });
+  const control: Redis = createConnection(o.target.url);
+  const worker = new Worker(TRIALS_QUEUE, sandboxFile(), {
+    connection,
+    prefix: o.target.prefix,
+    name: id,
+    concurrency: o.concurrency,
+    useWorkerThreads: o.threads,
+    workerForkOptions: { env },
+    workerThreadsOptions: { env },
+    lockDuration: o.lockDurationMs,
+    stalledInterval: o.stalledIntervalMs,
+    maxStalledCount: 1,
+    autorun: true,
+  });
+
+  const current = new Set<string>();
+  worker.on('active', (job: Job) => job.id && current.add(job.id));
+  worker.on('completed', (job: Job) => {
+    if (job.id) current.delete(job.id);
+  });
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (job?.id) current.delete(job.id);
+    o.log(`trial ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message.split('\n')[0]}`);
+  });
+  let lastError = '';
+  worker.on('error', (err: Error) => {
+    // Connection drops and a wiped prefix surface here; BullMQ keeps going. Log each distinct error once.
+    if (err.message !== lastError) o.log(`worker error: ${err.message.split('\n')[0]}`);
+    lastError = err.message;
+  });
+
+  const beat = async (): Promise<void> => {
+    const hb: Heartbeat = {
+      v: 1, id, host, pid: process.pid, backend: o.backend ?? null, concurrency: o.concurrency,
+      current: [...current], startedAt, heartbeatAt: Date.now(),
+    };
+    await control.hset(keys.workers(o.target.prefix), id, JSON.stringify(hb));
+    if (current.size > 0) {
+      const ids = [...current];
+      const flags = await control.smismember(keys.cancel(o.target.prefix), ...ids);
+      ids.forEach((trial, i) => {
+        if (flags[i] === 1 && worker.cancelJob(trial, 'cancelled')) o.log(`trial ${trial}: cancel requested, aborting`);
+      });
+    }
+  };
+  const timer = setInterval(() => void beat().catch(() => {}), o.heartbeatMs);
+  const ready = worker.waitUntilReady().then(async () => {
+    await beat().catch(() => {});
+    o.log(`worker ${id} ready on ${redactUrl(o.target.url)} prefix ${o.target.prefix}, concurrency ${o.concurrency}` +
+      `${o.backend ? `, backend ${o.backend}` : ''} (${o.threads ? 'worker threads' : 'child processes'})`);
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      clearInterval(timer);
+      let timedOut = false;
+      const deadline = new Promise<void>((resolve) =>
+        setTimeout(() => ((timedOut = true), resolve()), o.shutdownTimeoutMs).unref(),
+      );
+      await Promise.race([worker.close(), deadline]);
+      if (timedOut) {
+        o.log(`shutdown deadline (${o.shutdownTimeoutMs} ms) passed: abandoning ${current.size} running trial(s); they will be retried`);
+        await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
+      await control.hdel(keys.workers(o.target.prefix), id).catch(() => {});
+      control.disconnect();
+      connection.disconnect();
+    })());
+
+  return { id, close, ready };
+}
