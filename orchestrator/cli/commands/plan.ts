@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
+import type { PlanFlags } from '../../sweep-plan.js';
 
-// Placeholder: replaced by the real command.
 export default function define(program: Command): Command {
   return program
     .command('plan')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('plan: not built yet');
+    .description('Validate a sweep file and show its trials and estimated cost; writes nothing')
+    .argument('<sweep>', 'sweep file (YAML), e.g. sweeps/quickstart.yaml')
+    .option('--limit <n>', 'trials shown in the preview table', '10')
+    .option('--json', 'print the whole plan as one JSON object')
+    .action(async (file: string, flags: PlanFlags) => {
+      const { runPlanCommand } = await import('../../sweep-plan.js');
+      await runPlanCommand(file, flags);
     });
 }
