@@ -1,0 +1,149 @@
+/**
+ * Choosing the TensorFlow.js backend. Every backend is loaded lazily and offline; asking for one that cannot run
+ * here throws a HypersweepError saying why (never a silent fallback). `auto` tries tensorflow, webgpu, wasm.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { HypersweepError } from '../../orchestrator/errors.js';
+import { registerGradients } from './gradients.js';
+import { applyWasmPatches } from './wasm-patches.js';
+
+export const backendNames = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+export interface BackendInfo {
+  /** tfjs backend name: 'wasm', 'cpu', 'tensorflow' or 'webgpu'. */
+  name: string;
+  /** What computes, in words: 'cpu (wasm SIMD, 1 thread)', the GPU adapter, … */
+  device: string;
+  /** tfjs-core version (plus the backend package's where it differs). */
+  version: string;
+}
+
+/** A backend that cannot be used on this machine. */
+export class BackendUnavailableError extends HypersweepError {
+  override name = 'BackendUnavailableError';
+  constructor(backend: string, reason: string) {
+    super(`backend ${backend} is not available: ${reason}`);
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+function reason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0] ?? msg;
+}
+
+async function useWasm(): Promise<BackendInfo> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (tf.getBackend() !== 'wasm' || !tf.findBackend('wasm')) {
+    // The .wasm binaries ship in the package's dist/: load them from disk, never from a URL.
+    const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+    wasm.setWasmPaths(dist);
+    const ok = await tf.setBackend('wasm');
+    if (!ok) throw new BackendUnavailableError('wasm', `could not initialise the WebAssembly module from ${dist}`);
+  }
+  applyWasmPatches();
+  return { name: 'wasm', device: 'cpu (wasm SIMD, 1 thread)', version: `tfjs-core ${tf.version_core}, tfjs-backend-wasm ${wasm.version_wasm}` };
+}
+
+async function useCpu(): Promise<BackendInfo> {
+  const cpu = await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'tf.setBackend(cpu) failed');
+  return { name: 'cpu', device: 'cpu (pure JavaScript)', version: `tfjs-core ${tf.version_core}, tfjs-backend-cpu ${cpu.version_cpu}` };
+}
+
+/** Dynamic import through a variable so TypeScript does not need the optional packages' types. */
+async function importOptional(pkg: string): Promise<unknown> {
+  return import(pkg) as Promise<unknown>;
+}
+
+async function useTensorflow(): Promise<BackendInfo> {
+  const failures: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await importOptional(pkg);
+    } catch (e) {
+      failures.push(`${pkg}: ${reason(e)}`);
+      continue;
+    }
+    if (!(await tf.setBackend('tensorflow'))) {
+      failures.push(`${pkg}: loaded, but tf.setBackend(tensorflow) failed`);
+      continue;
+    }
+    const gpu = pkg.endsWith('-gpu');
+    return { name: 'tensorflow', device: gpu ? 'libtensorflow (CUDA)' : 'libtensorflow (cpu)', version: `tfjs-core ${tf.version_core}, ${pkg}` };
+  }
+  throw new BackendUnavailableError('tensorflow', failures.join('; '));
+}
+
+interface WebGpuModule {
+  create(args: string[]): { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null> };
+  globals?: Record<string, unknown>;
+}
+
+async function useWebgpu(): Promise<BackendInfo> {
+  let gpuMod: WebGpuModule;
+  try {
+    gpuMod = (await importOptional('webgpu')) as WebGpuModule;
+  } catch (e) {
+    throw new BackendUnavailableError('webgpu', `npm package webgpu did not load (${reason(e)})`);
+  }
+  if (gpuMod.globals) Object.assign(globalThis, gpuMod.globals);
+  const gpu = gpuMod.create([]);
+  // Node ≥ 21 has a read-only navigator getter: define the property instead of assigning it.
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new BackendUnavailableError('webgpu', 'no GPU adapter (needs libvulkan1 and a GPU Vulkan driver)');
+  const wgpu = await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'tf.setBackend(webgpu) failed');
+  const i = adapter.info ?? {};
+  const device = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' ') || 'WebGPU adapter';
+  return { name: 'webgpu', device, version: `tfjs-core ${tf.version_core}, tfjs-backend-webgpu ${wgpu.WebGPUBackend ? tf.version_core : "?"}` };
+}
+
+const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> = {
+  wasm: useWasm,
+  cpu: useCpu,
+  tensorflow: useTensorflow,
+  webgpu: useWebgpu,
+};
+
+/**
+ * Make `name` the active tfjs backend (patched on wasm) and register hypersweep's gradients.
+ * `auto`: tensorflow, then webgpu, then wasm.
+ */
+export async function selectBackend(name: BackendName): Promise<BackendInfo> {
+  const info = await activate(name);
+  registerGradients();
+  return info;
+}
+
+async function activate(name: BackendName): Promise<BackendInfo> {
+  if (!(backendNames as readonly string[]).includes(name)) {
+    throw new HypersweepError(`unknown backend '${String(name)}': use one of ${backendNames.join(', ')}`);
+  }
+  if (name !== 'auto') {
+    try {
+      return await loaders[name]();
+    } catch (e) {
+      if (e instanceof HypersweepError) throw e;
+      throw new BackendUnavailableError(name, reason(e));
+    }
+  }
+  const tried: string[] = [];
+  for (const n of ['tensorflow', 'webgpu'] as const) {
+    try {
+      return await loaders[n]();
+    } catch (e) {
+      tried.push(reason(e));
+    }
+  }
+  try {
+    return await useWasm();
+  } catch (e) {
+    throw new BackendUnavailableError('auto', [...tried, reason(e)].join('; '));
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The two fixes the wasm backend needs (see engineering.md), in one place:
+ *  1. tfjs's BatchMatMul gradient calls matMul with transposeA/transposeB flags, which take a ~12× slower path
+ *     on wasm. Re-registered here with explicit transposes and plain matMul (same math on every backend).
+ *  2. wasm has no `UnsortedSegmentSum` kernel, so gather's gradient throws. A small JS kernel is registered.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Swap the last two axes (a real copy, so the following matMul takes the fast path). */
+export function transposeLast2(t: tf.Tensor): tf.Tensor {
+  const r = t.rank;
+  if (r < 2) throw new Error(`transposeLast2: rank ${r} < 2`);
+  const perm = [...Array(r).keys()];
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return tf.transpose(t, perm);
+}
+
+/** Sum `grad` down to `shape` where matMul broadcast a batch dimension. */
+function unbroadcast(grad: tf.Tensor, shape: number[]): tf.Tensor {
+  let g = grad;
+  const extra = g.rank - shape.length;
+  if (extra > 0) g = tf.sum(g, [...Array(extra).keys()]);
+  const axes: number[] = [];
+  for (let i = 0; i < shape.length - 2; i++) if (shape[i] === 1 && g.shape[i] !== 1) axes.push(i);
+  if (axes.length > 0) g = tf.sum(g, axes, true);
+  return g;
+}
+
+export const batchMatMulGradConfig: tf.GradConfig = {
+  kernelName: tf.BatchMatMul,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved, attrs) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const dyT = dy as tf.Tensor;
+    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+    const T = transposeLast2;
+    const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y);
+    let da: () => tf.Tensor;
+    let db: () => tf.Tensor;
+    if (!transposeA && !transposeB) {
+      da = () => mm(dyT, T(b));
+      db = () => mm(T(a), dyT);
+    } else if (!transposeA && transposeB) {
+      da = () => mm(dyT, b);
+      db = () => mm(T(dyT), a);
+    } else if (transposeA && !transposeB) {
+      da = () => mm(b, T(dyT));
+      db = () => mm(a, dyT);
+    } else {
+      da = () => mm(T(b), T(dyT));
+      db = () => mm(T(dyT), T(a));
+    }
+    return { a: () => unbroadcast(da(), a.shape), b: () => unbroadcast(db(), b.shape) };
+  },
+};
+
+/** The subset of the wasm backend this kernel touches. */
+interface HeapBackend {
+  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
+}
+
+/** out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped (TF semantics). */
+export function unsortedSegmentSumValues(
+  x: ArrayLike<number>,
+  ids: ArrayLike<number>,
+  numSegments: number,
+  inner: number,
+  out: { [i: number]: number; length: number },
+): void {
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * inner;
+    const dst = s * inner;
+    for (let j = 0; j < inner; j++) out[dst + j] += x[src + j];
+  }
+}
+
+const unsortedSegmentSumWasm: tf.KernelConfig = {
+  kernelName: tf.UnsortedSegmentSum,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+    const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+    const be = backend as unknown as HeapBackend;
+    // segmentIds covers the leading dims of x; the rest is one contiguous row per id.
+    const idsRank = segmentIds.shape.length;
+    const innerShape = x.shape.slice(idsRank);
+    const inner = innerShape.reduce((p, d) => p * d, 1);
+    const out = be.makeOutput([numSegments, ...innerShape], x.dtype);
+    const outVals = be.typedArrayFromHeap(out);
+    outVals.fill(0);
+    const xv = be.readSync(x.dataId) as tf.backend_util.TypedArray;
+    const ids = be.readSync(segmentIds.dataId) as tf.backend_util.TypedArray;
+    unsortedSegmentSumValues(xv, ids, numSegments, inner, outVals);
+    return out;
+  },
+};
+
+/**
+ * Register both patches. Idempotent; call after the wasm backend is registered, before training.
+ * Gradients are global in tfjs (not per backend). tfjs-core's Node bundle registers no gradients at all (only
+ * the @tensorflow/tfjs union package does), so registerGradients() installs this BatchMatMul gradient on every
+ * backend; here it is registered again so the patch stands on its own.
+ */
+export function applyWasmPatches(): void {
+  tf.registerGradient(batchMatMulGradConfig);
+  if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) tf.registerKernel(unsortedSegmentSumWasm);
+}
