@@ -5,8 +5,15 @@
  *   κ0(a, c, b) = (π − θ)/π                        (κ0 = 1 on the diagonal: the derivative factor)
  */
 
-/** Clip a correlation to [−1, 1]; rounding pushes ρ slightly past ±1 on and near the diagonal. */
-export const clipCorr = (r: number): number => (r > 1 ? 1 : r < -1 ? -1 : r);
+/**
+ * Within this distance of ±1 a correlation is taken as exactly ±1. arccos has infinite slope there: a rounding
+ * error of 1e−16 in ρ = 1 would move θ by 1.4e−8 and κ0 by 4.5e−9, so identical points would not get κ0 = 1.
+ * Snapping costs at most √(2·1e−13)/π ≈ 1.4e−7 in κ0 (and ~1e−13 in κ1) for distinct points that close.
+ */
+export const CORR_SNAP = 1e-13;
+
+/** Clip a correlation to [−1, 1], snapping |ρ| > 1 − CORR_SNAP to ±1 (see CORR_SNAP). */
+export const clipCorr = (r: number): number => (r > 1 - CORR_SNAP ? 1 : r < CORR_SNAP - 1 ? -1 : r);
 
 /** κ1 for a unit-variance pair with correlation ρ (already clipped). */
 export function kappa1Corr(rho: number): number {
@@ -41,10 +48,12 @@ export const paperShrink = (r: number): number => (r > 0 ? r - PAPER_SHRINK : r 
  * κ1 as the official code computes it: the raw entry is taken as the correlation (no division by √(ab)),
  * shrunk, then (ρ(π − arccos ρ) + √|1 − ρ²|)/π. We clip after the shrink, where the code would give NaN.
  */
+const clip1 = (r: number): number => (r > 1 ? 1 : r < -1 ? -1 : r);
+
 export function paperKappa1(c: number): number {
-  const r = clipCorr(paperShrink(c));
+  const r = clip1(paperShrink(c));
   return (r * (Math.PI - Math.acos(r)) + Math.sqrt(Math.abs(1 - r * r))) / Math.PI;
 }
 
 /** κ0 as the official code computes it (raw entry as correlation, shrunk). */
-export const paperKappa0 = (c: number): number => (Math.PI - Math.acos(clipCorr(paperShrink(c)))) / Math.PI;
+export const paperKappa0 = (c: number): number => (Math.PI - Math.acos(clip1(paperShrink(c)))) / Math.PI;

@@ -5,10 +5,11 @@
  * rows × cols point pairs) with input kernels, runs the network's maps over it, and reads the result. Blocks are
  * reused tile after tile, so nothing is allocated per entry.
  */
-import { clipCorr, PAPER_SHRINK } from './dual.js';
+import { CORR_SNAP, PAPER_SHRINK } from './dual.js';
 
 const PI = Math.PI;
 const INV_PI = 1 / Math.PI;
+const SNAP_HI = 1 - CORR_SNAP;
 
 /** A block of kernel entries between `rows` row points u_i and `cols` column points u'_j. */
 export class KernelBlock {
@@ -88,7 +89,7 @@ export const relu = (): KernelMap => (k) => {
       const e = row + j, sab = sa * s2[j];
       if (sab > 0) {
         let r = nngp[e] * ia * i2[j];
-        r = r > 1 ? 1 : r < -1 ? -1 : r;
+        r = r > SNAP_HI ? 1 : r < -SNAP_HI ? -1 : r; // clipCorr, inlined
         const rest = PI - Math.acos(r);
         nngp[e] = sab * (Math.sqrt(1 - r * r) + rest * r) * INV_PI;
         ntk[e] *= rest * INV_PI;
@@ -144,7 +145,7 @@ function paperReluInPlace(k: KernelBlock, f: KernelBlock | null): void {
 
 function paperK1(c: number): number {
   let r = c > 0 ? c - PAPER_SHRINK : c < 0 ? c + PAPER_SHRINK : 0;
-  r = clipCorr(r);
+  r = r > 1 ? 1 : r < -1 ? -1 : r;
   return (r * (PI - Math.acos(r)) + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
 }
 
