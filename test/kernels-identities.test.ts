@@ -95,7 +95,7 @@ function closeArrays(got: Float64Array, want: number[], tol: number): void {
 }
 
 /** Points whose x repeat (several z per x), as in image completion. */
-function sharedXPoints(seed: number, distinct: number, perX: number, dx: number, dz: number): PointSet {
+function sharedXPoints(seed: number, distinct: number, perX: number, dx: number, dz: number): { x: number[][]; z: number[][] } {
   const rng = gaussian(seed);
   const xs = randomVectors(rng, distinct, dx);
   const x: number[][] = [], z: number[][] = [];
