@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
+import type { StatusFlags } from '../../sweep-status.js';
 
-// Placeholder: replaced by the real command.
 export default function define(program: Command): Command {
   return program
     .command('status')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('status: not built yet');
+    .description('Trial counts per status for every sweep in the database, or one sweep in detail')
+    .argument('[sweep]', 'sweep name (the `name` in its file)')
+    .option('--db <file>', 'results database (SQLite)', './hypersweep.db')
+    .option('--json', 'print JSON')
+    .action(async (sweep: string | undefined, flags: StatusFlags) => {
+      const { runStatusCommand } = await import('../../sweep-status.js');
+      await runStatusCommand(sweep, flags);
     });
 }

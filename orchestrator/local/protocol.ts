@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** Messages between the local runner (main thread, the only db writer) and its pool of trial threads/processes. */
+
+export interface RunMessage {
+  type: 'run';
+  trialId: string;
+  config: unknown;
+  backend?: string;
+}
+export interface AbortMessage {
+  type: 'abort';
+  trialId: string;
+}
+export type ToWorker = RunMessage | AbortMessage;
+
+export const fromWorkerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ready'), pid: z.number().int() }),
+  z.strictObject({ type: z.literal('progress'), trialId: z.string(), progress: z.unknown() }),
+  /** The result is validated (trialResultSchema) by recordResult. */
+  z.strictObject({ type: z.literal('done'), trialId: z.string(), result: z.unknown() }),
+  z.strictObject({
+    type: z.literal('failed'),
+    trialId: z.string(),
+    error: z.strictObject({ name: z.string(), message: z.string(), stack: z.string().optional() }),
+  }),
+]);
+export type FromWorker = z.infer<typeof fromWorkerSchema>;
+
+/** Error names no retry can fix: the trial fails at once. */
+export const unrecoverableErrorNames = new Set(['HypersweepError', 'InputError', 'MemoryCapError', 'ZodError']);
+/** Error names that mean the whole run cannot work here (every trial would fail the same way). */
+export const fatalErrorNames = new Set(['BackendUnavailableError']);

@@ -1,0 +1,103 @@
+import { and, asc, avg, count, eq, sql } from 'drizzle-orm';
+import { closeDb, openDb, type Db } from '../schema/db.js';
+import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/store.js';
+import { sweepTrials, trialStatuses, trials } from '../schema/tables.js';
+import { HypersweepError } from './errors.js';
+import { table } from './sweep-plan.js';
+
+/** `hypersweep status [SWEEP] [--db FILE]`: trial counts per status, for every sweep or one sweep in detail. */
+
+export interface StatusFlags {
+  db: string;
+  json?: boolean;
+}
+
+const countCells = (c: StatusCounts) => [String(c.total), ...trialStatuses.map((s) => String(c[s]))];
+
+export function sweepsOverview(db: Db): string {
+  const all = listSweeps(db);
+  if (all.length === 0) return 'no sweeps in this database yet (run `hypersweep run SWEEP.yaml`)';
+  const head = ['sweep', 'task', 'trials', ...trialStatuses, 'updated'];
+  return table([head, ...all.map((s) => [s.name, s.task, ...countCells(s.counts), s.updatedAt.toISOString().slice(0, 19).replace('T', ' ')])]);
+}
+
+export interface SweepDetail {
+  sweep: string;
+  task: string;
+  counts: StatusCounts;
+  byWidth: Array<{ fWidth: number; gWidth: number; trials: number; finished: number; meanTrainLoss: number | null; meanTestLoss: number | null }>;
+  running: Array<{ id: string; worker: string | null; host: string | null; startedAt: Date | null; attempts: number }>;
+  failed: Array<{ id: string; attempts: number; error: string | null }>;
+}
+
+export function sweepDetail(db: Db, name: string): SweepDetail {
+  const s = getSweep(db, name);
+  if (!s) {
+    const known = listSweeps(db).map((x) => x.name);
+    throw new HypersweepError(`no sweep "${name}" in this database${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
+  }
+  const member = and(eq(sweepTrials.sweep, name), eq(sweepTrials.trialId, trials.id));
+  const byWidth = db
+    .select({
+      fWidth: trials.fWidth,
+      gWidth: trials.gWidth,
+      trials: count(),
+      finished: sql<number>`sum(${trials.status} in ('completed', 'diverged'))`,
+      meanTrainLoss: avg(trials.trainLoss).mapWith(Number),
+      meanTestLoss: avg(trials.testLoss).mapWith(Number),
+    })
+    .from(sweepTrials)
+    .innerJoin(trials, member)
+    .groupBy(trials.fWidth, trials.gWidth)
+    .orderBy(asc(trials.fWidth), asc(trials.gWidth))
+    .all()
+    .map((r) => ({ ...r, finished: Number(r.finished), meanTrainLoss: r.meanTrainLoss ?? null, meanTestLoss: r.meanTestLoss ?? null }));
+  const pick = (status: 'running' | 'failed') =>
+    db.select({ t: trials }).from(sweepTrials).innerJoin(trials, member).where(eq(trials.status, status)).orderBy(asc(trials.id)).all().map((r) => r.t);
+  return {
+    sweep: name,
+    task: s.task,
+    counts: sweepCounts(db, name),
+    byWidth,
+    running: pick('running').map((t) => ({ id: t.id, worker: t.worker, host: t.host, startedAt: t.startedAt, attempts: t.attempts })),
+    failed: pick('failed').map((t) => ({ id: t.id, attempts: t.attempts, error: t.error })),
+  };
+}
+
+const num = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toPrecision(4));
+
+export function formatDetail(d: SweepDetail): string {
+  const c = d.counts;
+  const lines = [`sweep ${d.sweep} (${d.task}): ${c.total} trials: ${trialStatuses.map((s) => `${s} ${c[s]}`).join(', ')}`];
+  if (d.byWidth.length > 0) {
+    lines.push('', table([
+      ['f.width', 'g.width', 'trials', 'finished', 'mean train loss', 'mean test loss'],
+      ...d.byWidth.map((r) => [String(r.fWidth), String(r.gWidth), String(r.trials), String(r.finished), num(r.meanTrainLoss), num(r.meanTestLoss)]),
+    ]));
+  }
+  if (d.running.length > 0) {
+    lines.push('', 'running:');
+    for (const r of d.running) lines.push(`  ${r.id} on ${r.worker ?? '?'}@${r.host ?? '?'} since ${r.startedAt?.toISOString() ?? '?'} (attempt ${r.attempts})`);
+  }
+  if (d.failed.length > 0) {
+    lines.push('', 'failed:');
+    for (const f of d.failed.slice(0, 20)) lines.push(`  ${f.id} after ${f.attempts} attempt(s): ${(f.error ?? '').split('\n')[0]}`);
+    if (d.failed.length > 20) lines.push(`  … ${d.failed.length - 20} more`);
+  }
+  return lines.join('\n');
+}
+
+export async function runStatusCommand(sweep: string | undefined, flags: StatusFlags): Promise<void> {
+  const db = openDb(flags.db, { readonly: true });
+  try {
+    if (sweep === undefined) {
+      if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts }))));
+      else console.log(sweepsOverview(db));
+    } else {
+      const d = sweepDetail(db, sweep);
+      console.log(flags.json ? JSON.stringify(d) : formatDetail(d));
+    }
+  } finally {
+    closeDb(db);
+  }
+}
