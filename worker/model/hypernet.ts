@@ -1,0 +1,153 @@
+/**
+ * The hypernetwork h(u) = g(z; f(x)) in NTK parametrization (science.md), on the active tfjs backend.
+ *
+ *   f:  a⁰ = x/‖x‖,  aˡ = √(2/n)·relu(aˡ⁻¹ Wˡ)  (l = 1..H−1),  o = aᴴ⁻¹ Wᴴ ∈ R^{N_g}
+ *   g:  b⁰ = φ(z),   bʲ = √(2/m)·relu(W_gʲ bʲ⁻¹) (j = 1..L−1), h = W_gᴸ bᴸ⁻¹
+ *
+ * Storage: f's weights are kept as [fan_in, fan_out] so every product is a plain matMul (no transposes in the
+ * forward pass). f's last layer Wᴴ is kept as L column blocks V_j (one per g layer, V_j: [fan_in, out_j·in_j]);
+ * o_j = aᴴ⁻¹ V_j is g's layer-j matrix W_gʲ ∈ R^{out_j × in_j} row-major, so concat_j o_j is exactly o reshaped
+ * row-major into g's weights. All weights N(0, 1); the √(2/width) factors are the whole normalisation.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { HyperNetSpec } from './cost.js';
+import { subSeed } from './rng.js';
+
+export type { HyperNetSpec } from './cost.js';
+export { gWeightCount, fParamCount } from './cost.js';
+
+/** Options beyond the shape. */
+export interface HyperNetOptions {
+  /** Unit-normalise z inside forward (b⁰ = z/‖z‖). Set false when z already is φ(z), e.g. random Fourier features. @defaultValue true */
+  normalizeZ?: boolean;
+}
+
+export interface HyperNet {
+  readonly spec: HyperNetSpec;
+  readonly normalizeZ: boolean;
+  /** f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]), then V_1..V_L (Wᴴ's column blocks). All trainable. */
+  readonly params: tf.Variable[];
+  /** h(u) for a batch: x [B, dx], z [B, dz] → [B, k]. */
+  forward(x: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** g's layer shapes [out_j, in_j], j = 1..L. */
+export function gLayerShapes(s: HyperNetSpec): [number, number][] {
+  const shapes: [number, number][] = [];
+  for (let j = 1; j <= s.L; j++) {
+    const inj = j === 1 ? s.dz : s.m;
+    const outj = j === s.L ? s.k : s.m;
+    shapes.push([outj, inj]);
+  }
+  return shapes;
+}
+
+/** Check a spec: positive integers everywhere. */
+export function validateSpec(s: HyperNetSpec): void {
+  for (const key of ['dx', 'dz', 'n', 'H', 'm', 'L', 'k'] as const) {
+    const v = s[key];
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`HyperNetSpec.${key} must be a positive integer, got ${v}`);
+  }
+}
+
+/** Rows divided by their Euclidean norm (zero rows stay zero). */
+export function normalizeRows(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.sum(tf.square(x), 1, true));
+    return tf.div(x, tf.maximum(norm, 1e-30)) as tf.Tensor2D;
+  });
+}
+
+/** Everything a forward pass computes; tensors owned by the caller (use inside tf.tidy). */
+export interface ForwardTrace {
+  /** a⁰..aᴴ⁻¹, each [B, width]. */
+  a: tf.Tensor2D[];
+  /** f's hidden pre-activations aˡ⁻¹Wˡ, l = 1..H−1, each [B, n]. */
+  fPre: tf.Tensor2D[];
+  /** g's weights per sample, j = 1..L: [B, out_j, in_j]. */
+  wg: tf.Tensor3D[];
+  /** b⁰..bᴸ⁻¹ as columns [B, in_j, 1]. */
+  b: tf.Tensor3D[];
+  /** g's hidden pre-activations, j = 1..L−1: [B, m, 1]. */
+  gPre: tf.Tensor3D[];
+  /** h: [B, k]. */
+  h: tf.Tensor2D;
+}
+
+/** The forward pass with every intermediate kept (for the structured empirical kernels). */
+export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): ForwardTrace {
+  const s = net.spec;
+  const B = x.shape[0];
+  const cn = Math.sqrt(2 / s.n);
+  const cm = Math.sqrt(2 / s.m);
+  const W = net.params.slice(0, s.H - 1);
+  const V = net.params.slice(s.H - 1);
+  const a: tf.Tensor2D[] = [normalizeRows(x)];
+  const fPre: tf.Tensor2D[] = [];
+  for (const w of W) {
+    const pre = tf.matMul(a[a.length - 1], w) as tf.Tensor2D;
+    fPre.push(pre);
+    a.push(tf.mul(tf.relu(pre), cn) as tf.Tensor2D);
+  }
+  const top = a[a.length - 1];
+  const b0 = net.normalizeZ ? normalizeRows(z) : z;
+  const b: tf.Tensor3D[] = [tf.reshape(b0, [B, s.dz, 1])];
+  const wg: tf.Tensor3D[] = [];
+  const gPre: tf.Tensor3D[] = [];
+  const shapes = gLayerShapes(s);
+  let pre: tf.Tensor3D = b[0];
+  for (let j = 0; j < s.L; j++) {
+    const [outj, inj] = shapes[j];
+    const w = tf.reshape(tf.matMul(top, V[j]), [B, outj, inj]) as tf.Tensor3D;
+    wg.push(w);
+    pre = tf.matMul(w, b[j]); // [B, out_j, 1]: one matrix-vector product per sample
+    if (j < s.L - 1) {
+      gPre.push(pre);
+      b.push(tf.mul(tf.relu(pre), cm) as tf.Tensor3D);
+    }
+  }
+  return { a, fPre, wg, b, gPre, h: tf.reshape(pre, [B, s.k]) as tf.Tensor2D };
+}
+
+function checkInputs(s: HyperNetSpec, x: tf.Tensor2D, z: tf.Tensor2D): void {
+  if (x.rank !== 2 || x.shape[1] !== s.dx) throw new RangeError(`forward: x must be [B, ${s.dx}], got [${x.shape}]`);
+  if (z.rank !== 2 || z.shape[1] !== s.dz) throw new RangeError(`forward: z must be [B, ${s.dz}], got [${z.shape}]`);
+  if (x.shape[0] !== z.shape[0]) throw new RangeError(`forward: x has ${x.shape[0]} rows, z has ${z.shape[0]}`);
+}
+
+/** f's weight shapes in params order. */
+export function paramShapes(s: HyperNetSpec): [number, number][] {
+  const shapes: [number, number][] = [];
+  let fanIn = s.dx;
+  for (let l = 1; l < s.H; l++) {
+    shapes.push([fanIn, s.n]);
+    fanIn = s.n;
+  }
+  for (const [o, i] of gLayerShapes(s)) shapes.push([fanIn, o * i]);
+  return shapes;
+}
+
+/**
+ * A hypernetwork with N(0, 1) weights drawn from `seed` (tfjs's seeded generator: the same seed gives the same
+ * weights on every backend). Uses the active backend.
+ */
+export function createHyperNet(spec: HyperNetSpec, seed: number, options: HyperNetOptions = {}): HyperNet {
+  validateSpec(spec);
+  const params = paramShapes(spec).map((shape, i) =>
+    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', subSeed(seed, i)), true)),
+  );
+  const net: HyperNet = {
+    spec: { ...spec },
+    normalizeZ: options.normalizeZ ?? true,
+    params,
+    forward(x, z) {
+      checkInputs(spec, x, z);
+      return tf.tidy(() => forwardTrace(net, x, z).h);
+    },
+    dispose() {
+      for (const p of params) p.dispose();
+    },
+  };
+  return net;
+}

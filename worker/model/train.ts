@@ -1,0 +1,134 @@
+/**
+ * Training a HyperNet: full-batch GD, minibatch SGD (seeded shuffling) or Adam, on MSE or softmax
+ * cross-entropy. Losses:
+ *   mse:  L = (1/2N) Σ_i ‖h(u_i) − y_i‖²      (half the squared error, summed over outputs, mean over samples)
+ *   xent: L = −(1/N) Σ_i Σ_c y_ic log softmax(h(u_i))_c     (y one-hot or a distribution)
+ * A non-finite loss stops training with status 'diverged' (no throw); an aborted signal with 'aborted'.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { HyperNet } from './hypernet.js';
+import { mulberry32, permutation } from './rng.js';
+
+export type LossName = 'mse' | 'xent';
+
+export interface TrainData {
+  x: tf.Tensor2D;
+  z: tf.Tensor2D;
+  /** [N, k]: regression targets, or one-hot / probability rows for 'xent'. */
+  y: tf.Tensor2D;
+}
+
+export interface TrainOptions {
+  /** gd: full batch every step (batchSize ignored); sgd/adam: minibatches of batchSize (0 = full batch). */
+  optimizer: 'gd' | 'sgd' | 'adam';
+  lr: number;
+  steps: number;
+  /** Minibatch size for sgd/adam; 0 or ≥ N means full batch. */
+  batchSize: number;
+  loss: LossName;
+  /** Record the (minibatch) loss every this many steps, starting at step 0. */
+  logEvery: number;
+  /** Seeds the minibatch order. */
+  seed: number;
+}
+
+export interface TrainHooks {
+  /** Called with each recorded curve point. */
+  onLog?(step: number, loss: number): void;
+  signal?: AbortSignal;
+}
+
+export interface TrainOutcome {
+  status: 'completed' | 'diverged' | 'aborted';
+  /** [step, loss]: the loss of the batch used at `step`, before that step's update; the last point is the full
+   *  training loss after the last update (unless diverged). Finite values only. */
+  curve: [number, number][];
+  /** Updates applied. */
+  stepsRun: number;
+  /** Full training-set loss after training; null when diverged. */
+  finalLoss: number | null;
+}
+
+/** The loss of predictions `h` against `y` as a scalar tensor. */
+export function lossOf(h: tf.Tensor2D, y: tf.Tensor2D, loss: LossName): tf.Scalar {
+  return tf.tidy(() => {
+    const N = h.shape[0];
+    if (loss === 'mse') return tf.mul(tf.sum(tf.square(tf.sub(h, y))), 0.5 / N) as tf.Scalar;
+    return tf.mul(tf.sum(tf.mul(y, tf.logSoftmax(h))), -1 / N) as tf.Scalar;
+  });
+}
+
+/** The loss of the whole data set (one forward pass). */
+export function evaluateLoss(net: HyperNet, data: TrainData, loss: LossName): number {
+  const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+function checkOptions(o: TrainOptions, N: number): void {
+  if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new RangeError(`train: lr must be a positive number, got ${o.lr}`);
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new RangeError(`train: steps must be an integer ≥ 0, got ${o.steps}`);
+  if (!Number.isInteger(o.logEvery) || o.logEvery < 1) throw new RangeError(`train: logEvery must be ≥ 1, got ${o.logEvery}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 0) throw new RangeError(`train: batchSize must be ≥ 0, got ${o.batchSize}`);
+  if (N < 1) throw new RangeError('train: no training data');
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Train `net` in place. Never throws on divergence; honours `hooks.signal` between steps. */
+export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const N = data.x.shape[0];
+  checkOptions(opts, N);
+  const B = opts.optimizer === 'gd' || opts.batchSize === 0 ? N : Math.min(opts.batchSize, N);
+  const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
+  const rand = mulberry32(opts.seed);
+  let perm = permutation(N, rand);
+  let pos = 0;
+  const curve: [number, number][] = [];
+  let status: TrainOutcome['status'] = 'completed';
+  let stepsRun = 0;
+  try {
+    for (let step = 0; step < opts.steps; step++) {
+      if (hooks.signal?.aborted) {
+        status = 'aborted';
+        break;
+      }
+      let batch = data;
+      let idx: tf.Tensor1D | null = null;
+      if (B < N) {
+        if (pos + B > N) {
+          perm = permutation(N, rand);
+          pos = 0;
+        }
+        idx = tf.tensor1d(perm.subarray(pos, pos + B), 'int32');
+        pos += B;
+        batch = { x: tf.gather(data.x, idx), z: tf.gather(data.z, idx), y: tf.gather(data.y, idx) };
+      }
+      const lossT = optimizer.minimize(() => lossOf(net.forward(batch.x, batch.z), batch.y, opts.loss), true, net.params);
+      if (idx) tf.dispose([idx, batch.x, batch.z, batch.y]);
+      const lv = lossT ? lossT.dataSync()[0] : NaN;
+      lossT?.dispose();
+      if (!Number.isFinite(lv)) {
+        status = 'diverged';
+        break;
+      }
+      stepsRun++;
+      if (step % opts.logEvery === 0) {
+        curve.push([step, lv]);
+        hooks.onLog?.(step, lv);
+      }
+      await nextTick(); // lets an abort (or a lock renewal) in
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  if (status === 'diverged') return { status, curve, stepsRun, finalLoss: null };
+  const finalLoss = evaluateLoss(net, data, opts.loss);
+  if (!Number.isFinite(finalLoss)) return { status: 'diverged', curve, stepsRun, finalLoss: null };
+  if (curve.length === 0 || curve[curve.length - 1][0] !== stepsRun) {
+    curve.push([stepsRun, finalLoss]);
+    hooks.onLog?.(stepsRun, finalLoss);
+  }
+  return { status, curve, stepsRun, finalLoss };
+}
