@@ -96,6 +96,8 @@ export async function assertRedisReachable(url: string, timeoutMs = 4000): Promi
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
+    // ioredis arms this timer on disconnect() and never clears it when the socket already failed.
+    disconnectTimeout: 50,
   });
   let lastError = '';
   probe.on('error', (e: Error) => (lastError = e.message));

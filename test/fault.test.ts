@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import {
+  REDIS_URL, runCmd, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
+  type Proc,
+} from './queue-helpers.js';
+
+// Fault tolerance against the real Redis: each test has its own prefix and never touches other keys.
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
+});
+
+/** Short locks so a dead worker's trial is picked up again within about a second. */
+const fastStall = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];
+
+function track(p: Proc): Proc {
+  cleanup.push(() => stop(p));
+  return p;
+}
+
+function orchestrator(sweep: string, db: string, prefix: string): Proc {
+  return track(spawnCli(['run', sweep, '--redis', REDIS_URL, '--prefix', prefix, '--db', db]));
+}
+
+const resume = (name: string, db: string, prefix: string) =>
+  runCmd(['resume', name, '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
+
+function expectAllCompletedOnce(db: string, n: number): void {
+  const rows = readTrials(db);
+  expect(rows).toHaveLength(n);
+  expect(new Set(rows.map((r) => r.id)).size).toBe(n);
+  expect(rows.filter((r) => r.status !== 'completed')).toEqual([]);
+}
+
+describe('when a worker process is killed with SIGKILL in the middle of a trial', () => {
+  it('another worker runs the trial again and the sweep completes with one result per trial', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'k.db');
+    const prefix = uniquePrefix('kill9');
+    cleanup.push(() => wipePrefix(prefix));
+    const victim = track(await startWorker(prefix, fastStall));
+    const orch = orchestrator(noopSweep(dir, 'k9', [0, 1, 2, 3, 4], 1200), db, prefix);
+    await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
+    const victimId = /worker (\S+) ready/.exec(victim.output())![1];
+    const killed = readTrials(db).find((r) => r.status === 'running')!;
+    expect(killed.worker).toBe(victimId);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const survivor = track(await startWorker(prefix, [...fastStall, '--concurrency', '2']));
+    const survivorId = /worker (\S+) ready/.exec(survivor.output())![1];
+    const end = await orch.exited;
+    expect(end.code).toBe(0);
+    expectAllCompletedOnce(db, 5);
+    // The trial that was running on the killed worker was finished by the survivor.
+    expect(readTrials(db).find((r) => r.id === killed.id)!.worker).toBe(survivorId);
+  });
+});
+
+describe('when the orchestrator is killed with SIGKILL mid-sweep', () => {
+  it('resume collects what finished meanwhile, re-enqueues nothing twice, and completes', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'o.db');
+    const prefix = uniquePrefix('orch');
+    cleanup.push(() => wipePrefix(prefix));
+    for (let i = 0; i < 2; i++) track(await startWorker(prefix));
+    const orch = orchestrator(noopSweep(dir, 'ok', [0, 1, 2, 3, 4, 5, 6, 7], 400), db, prefix);
+    await until(() => (statusCounts(db).completed ?? 0) >= 2, 20_000, 'two completed trials');
+    orch.child.kill('SIGKILL');
+    await orch.exited;
+    const before = statusCounts(db);
+    expect(before.completed ?? 0).toBeLessThan(8);
+    const r = await resume('ok', db, prefix);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ok: 8\/8 done/);
+    expectAllCompletedOnce(db, 8);
+  });
+});
+
+describe('when Redis loses every key of the prefix mid-sweep (FLUSHALL, scoped to this test\'s prefix)', () => {
+  it('resume rebuilds the queue from the database and completes', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'w.db');
+    const prefix = uniquePrefix('wipe');
+    cleanup.push(() => wipePrefix(prefix));
+    for (let i = 0; i < 2; i++) track(await startWorker(prefix));
+    const orch = orchestrator(noopSweep(dir, 'wiped', [0, 1, 2, 3, 4, 5, 6, 7], 400), db, prefix);
+    await until(() => (statusCounts(db).completed ?? 0) >= 2, 20_000, 'two completed trials');
+    orch.child.kill('SIGKILL');
+    await orch.exited;
+    expect(await wipePrefix(prefix)).toBeGreaterThan(0);
+    const r = await resume('wiped', db, prefix);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/[1-6] enqueued/);
+    expectAllCompletedOnce(db, 8);
+  });
+});
