@@ -1,0 +1,54 @@
+"""PyTorch reference for `npm run bench:trial`: ms per SGD training step of the same hypernetwork
+(NTK parametrization, H weight layers in f, L = 2 in g, per-sample g as batched matmuls, MSE).
+Usage: python3 bench/torch_step.py [cpu|cuda] [threads]. Not part of the test suite; torch is not
+installed on the development machine, only on the GPU machine where it is used for comparison."""
+import math
+import sys
+import time
+
+import torch
+
+
+def step_ms(n, m, batch, device, H=3, dx=16, dz=16, k=1, iters=20):
+    g = torch.Generator(device="cpu").manual_seed(0)
+    ng = m * dz + k * m
+    dims = [dx] + [n] * (H - 1) + [ng]
+    ws = [torch.randn(dims[i + 1], dims[i], generator=g).to(device).requires_grad_() for i in range(H)]
+    x = torch.nn.functional.normalize(torch.randn(batch, dx, generator=g), dim=1).to(device)
+    z = torch.nn.functional.normalize(torch.randn(batch, dz, generator=g), dim=1).to(device)
+    y = torch.randn(batch, k, generator=g).to(device)
+    opt = torch.optim.SGD(ws, lr=1e-3)
+
+    def step():
+        a = x
+        for W in ws[:-1]:
+            a = math.sqrt(2.0 / n) * torch.relu(a @ W.T)
+        o = a @ ws[-1].T
+        W1 = o[:, : m * dz].reshape(batch, m, dz)
+        W2 = o[:, m * dz :].reshape(batch, k, m)
+        b1 = math.sqrt(2.0 / m) * torch.relu(torch.bmm(W1, z.unsqueeze(2)))
+        h = torch.bmm(W2, b1).squeeze(2)
+        loss = 0.5 * ((h - y) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) * 1000 / iters
+
+
+if __name__ == "__main__":
+    device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+    if len(sys.argv) > 2:
+        torch.set_num_threads(int(sys.argv[2]))
+    for n, m, batch in [(1024, 256, 256), (4096, 1024, 128)]:
+        ms = step_ms(n, m, batch, device)
+        print(f"torch {device} threads={torch.get_num_threads()} n={n} m={m} batch={batch} H=3 L=2: {ms:.2f} ms/step")
