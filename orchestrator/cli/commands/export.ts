@@ -1,12 +1,18 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
 export default function define(program: Command): Command {
   return program
     .command('export')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('export: not built yet');
+    .description('Every trial of a sweep with its config flattened into columns (f.width, ...) and its final metrics')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--sweep <name>', 'sweep name (default: the only sweep in the database)')
+    .option('--format <format>', 'csv | json', 'csv')
+    .option('--out <file>', 'write here (atomically: temp file + rename) instead of stdout')
+    .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])
+    .action(async (opts: Record<string, unknown>) => {
+      const { runExport } = await import('../../../schema/queries-cli.js');
+      runExport(opts);
     });
 }

@@ -1,12 +1,45 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Flags shared by every query subcommand. */
+function selection(cmd: Command): Command {
+  return cmd
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--sweep <name>', 'sweep name (default: the only sweep in the database)')
+    .option('--format <format>', 'table | csv | json', 'table')
+    .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, [])
+    .option('--by <keys>', 'group by these config keys, comma-separated (default: every key that varies, seed excluded)');
+}
+
 export default function define(program: Command): Command {
-  return program
-    .command('query')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('query: not built yet');
+  const query = program.command('query').description('Aggregates of a sweep: kernel agreement, convergence, NTK movement');
+  selection(query.command('agreement').description('Empirical vs analytic kernel: relative Frobenius distance and alignment per group, with the log-log width slope and its 95% interval'))
+    .option('--phase <phase>', 'init | final', 'init')
+    .option('--kind <kind>', 'ntk | gp', 'ntk')
+    .option('--mode <mode>', 'exact | paper-code', 'exact')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runQuery } = await import('../../../schema/queries-cli.js');
+      runQuery('agreement', opts);
     });
+  selection(query.command('convergence').description('Final training loss, fraction of seeds reaching loss < eps and median steps to it, per group'))
+    .option('--eps <eps>', 'loss threshold', '1e-3')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runQuery } = await import('../../../schema/queries-cli.js');
+      runQuery('convergence', opts);
+    });
+  selection(query.command('movement').description('NTK movement ‖Θ_T − Θ_0‖/‖Θ_0‖ per group, with its log-log width slope'))
+    .action(async (opts: Record<string, unknown>) => {
+      const { runQuery } = await import('../../../schema/queries-cli.js');
+      runQuery('movement', opts);
+    });
+  query
+    .command('views')
+    .description('Create or update the SQL views (v_trials_flat, v_agreement, v_convergence, v_movement) for sqlite3 users')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runViews } = await import('../../../schema/queries-cli.js');
+      runViews(opts);
+    });
+  return query;
 }

@@ -1,0 +1,113 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { HypersweepError, parseOrThrow } from '../orchestrator/errors.js';
+import { closeDb, openDb, type Db } from './db.js';
+import { agreement, convergence, exportTrials, kinds, modes, movement, parseBy, parseWhere, phases, resolveSweep } from './queries.js';
+import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
+import { ensureViews } from './views.js';
+
+/** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
+
+const selectionFlags = z.object({
+  db: z.string().min(1),
+  sweep: z.string().min(1).optional(),
+  format: z.enum(formats),
+  where: z.array(z.string()).default([]),
+  by: z.string().optional(),
+});
+
+const agreementFlags = selectionFlags.extend({ phase: z.enum(phases), kind: z.enum(kinds), mode: z.enum(modes) });
+const convergenceFlags = selectionFlags.extend({
+  eps: z.string().transform((s, ctx) => {
+    const x = Number(s);
+    if (!(Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `'${s}' is not a positive number` });
+    return x;
+  }),
+});
+
+function withDb<T>(file: string, fn: (db: Db) => T): T {
+  const db = openDb(file, { readonly: true });
+  try {
+    return fn(db);
+  } finally {
+    closeDb(db);
+  }
+}
+
+function emit(out: Rendered): void {
+  process.stdout.write(out.stdout);
+  if (out.stderr) process.stderr.write(out.stderr);
+}
+
+export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: Record<string, unknown>): void {
+  const where = `query ${which}`;
+  if (which === 'agreement') {
+    const o = parseOrThrow(agreementFlags, raw, where);
+    const filters = parseWhere(o.where);
+    const by = parseBy(o.by);
+    emit(withDb(o.db, (db) => {
+      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, phase: o.phase, kind: o.kind, mode: o.mode });
+      return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', fit: r.fit });
+    }));
+  } else if (which === 'convergence') {
+    const o = parseOrThrow(convergenceFlags, raw, where);
+    const filters = parseWhere(o.where);
+    const by = parseBy(o.by);
+    emit(withDb(o.db, (db) => {
+      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, eps: o.eps });
+      return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, eps: r.eps, by: r.by });
+    }));
+  } else {
+    const o = parseOrThrow(selectionFlags, raw, where);
+    const filters = parseWhere(o.where);
+    const by = parseBy(o.by);
+    emit(withDb(o.db, (db) => {
+      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by });
+      return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', fit: r.fit });
+    }));
+  }
+}
+
+/** Write a file atomically: a temp file beside it, then rename (readers never see half a file). */
+export function writeAtomic(file: string, data: string): void {
+  const target = resolve(file);
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new HypersweepError(`--out ${file}: cannot write: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+const exportFlags = z.object({
+  db: z.string().min(1),
+  sweep: z.string().min(1).optional(),
+  format: z.enum(['csv', 'json']),
+  out: z.string().min(1).optional(),
+  where: z.array(z.string()).default([]),
+});
+
+export function runExport(raw: Record<string, unknown>): void {
+  const o = parseOrThrow(exportFlags, raw, 'export');
+  const filters = parseWhere(o.where);
+  const text = withDb(o.db, (db) => {
+    const t = exportTrials(db, { sweep: resolveSweep(db, o.sweep), where: filters });
+    return o.format === 'csv' ? toCsv(t) : JSON.stringify(t.rows, null, 1) + '\n';
+  });
+  if (o.out) writeAtomic(o.out, text);
+  else process.stdout.write(text);
+}
+
+export function runViews(raw: Record<string, unknown>): void {
+  const o = parseOrThrow(z.object({ db: z.string().min(1) }), raw, 'query views');
+  const db = openDb(o.db, { mustExist: true });
+  try {
+    const changed = ensureViews(db);
+    process.stdout.write(changed.length ? `created or updated: ${changed.join(', ')}\n` : 'views are up to date\n');
+  } finally {
+    closeDb(db);
+  }
+}
