@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliPath, runCli } from './helpers/cli.js';
+import { runLocal } from '../orchestrator/local/runner.js';
+import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
+import { localBackendNames } from '../orchestrator/local/command.js';
+import { backendNames } from '../worker/backend/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hs-local-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+interface Row { id: string; status: string; attempts: number; worker: string | null; finished_at: number | null; error: string | null }
+const readTrials = (db: string): Row[] => {
+  const c = new Database(db, { readonly: true });
+  try {
+    return c.prepare('select id, status, attempts, worker, finished_at, error from trials order by id').all() as Row[];
+  } finally {
+    c.close();
+  }
+};
+const sink = () => {
+  let text = '';
+  const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
+  return { out, text: () => text };
+};
+
+describe('local mode (hypersweep run without Redis)', () => {
+  it('runs every trial on a pool of threads, the main thread writing each result, and reruns nothing', async () => {
+    const sweep = write('noop.yaml', 'name: noop-local\ntask: noop\ngrid: {seed: [0, 1, 2, 3, 4, 5], noop.sleepMs: [20, 60]}\n');
+    const db = join(dir, 'local.db');
+    const r = await runCli(['run', sweep, '--db', db, '--concurrency', '3', '--progress-ms', '100']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/noop-local: 12 trials \(12 new, 0 already finished\), running 12 on 3 threads/);
+    expect(r.stdout).toMatch(/hypersweep status noop-local --db /);
+    expect(r.stdout).toMatch(/hypersweep query agreement --sweep noop-local/);
+    expect(r.stdout).toMatch(/hypersweep dashboard/);
+    const rows = readTrials(db);
+    expect(rows).toHaveLength(12);
+    expect(rows.every((t) => t.status === 'completed' && t.attempts === 1)).toBe(true);
+    expect(new Set(rows.map((t) => t.worker)).size).toBe(3); // all slots took trials
+    const again = await runCli(['run', sweep, '--db', db, '--concurrency', '3']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/all 12 trials already finished/);
+    expect(readTrials(db)).toEqual(rows); // nothing ran, nothing rewritten
+    // One more grid value: only its trials run.
+    write('noop.yaml', 'name: noop-local\ntask: noop\ngrid: {seed: [0, 1, 2, 3, 4, 5, 6], noop.sleepMs: [20, 60]}\n');
+    const more = await runCli(['run', sweep, '--db', db, '--processes', '--concurrency', '2']);
+    expect(more.code).toBe(0);
+    expect(more.stdout).toMatch(/14 trials \(2 new, 12 already finished\), running 2 on 2 processes/);
+    expect(readTrials(db).filter((t) => t.status === 'completed')).toHaveLength(14);
+    const status = await runCli(['status', 'noop-local', '--db', db]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/14 trials: queued 0, running 0, completed 14/);
+  });
+
+  it('keeps finished trials on Ctrl-C and resumes only the rest', async () => {
+    const sweep = write('slow.yaml', 'name: slow\ntask: noop\nfixed: {noop.sleepMs: 250}\ngrid: {seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}\n');
+    const db = join(dir, 'slow.db');
+    const child = spawn(process.execPath, [cliPath, 'run', sweep, '--db', db, '--concurrency', '2', '--progress-ms', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Interrupt once at least two trials have finished.
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (/slow ([2-9]|1\d)\/12/.test(stdout)) {
+          clearInterval(check);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 20);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/SIGINT: stopping/);
+    const rows = readTrials(db);
+    const done = rows.filter((t) => t.status === 'completed');
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    expect(done.length).toBeLessThan(12);
+    expect(rows.filter((t) => t.status !== 'completed').every((t) => t.status === 'queued')).toBe(true);
+    const rerun = await runCli(['run', sweep, '--db', db, '--concurrency', '2']);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain(`running ${12 - done.length} on 2 threads`);
+    const after = readTrials(db);
+    expect(after.every((t) => t.status === 'completed')).toBe(true);
+    // The trials finished before Ctrl-C were not run again.
+    for (const d of done) expect(after.find((t) => t.id === d.id)).toEqual(d);
+  });
+
+  it('fails a trial that can never fit at once, without retrying, and exits 1', async () => {
+    const sweep = write('cap.yaml', 'name: cap\ntask: sphere\nfixed: {f.width: 4096, g.width: 512, limits.memoryMb: 1}\nretries: 3\n');
+    const db = join(dir, 'cap.db');
+    const r = await runCli(['run', sweep, '--db', db, '--concurrency', '1']);
+    expect(r.code).toBe(1);
+    const [row] = readTrials(db);
+    expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(row!.error).toMatch(/^MemoryCapError: trial needs about \d+ MB/);
+    const status = await runCli(['status', 'cap', '--db', db]);
+    expect(status.stdout).toMatch(/failed:\n  t[0-9a-f]{20} after 1 attempt\(s\): MemoryCapError/);
+  });
+
+  it('retries failures and crashed runners up to `retries`, then records the failure', async () => {
+    // A stand-in trial runner speaking the pool protocol: seed 0 succeeds on its second attempt, seed 1 crashes
+    // its thread every time, seed 2 succeeds at once.
+    const entry = write('flaky-runner.mjs', `
+      import { parentPort } from 'node:worker_threads';
+      import { appendFileSync, readFileSync, existsSync } from 'node:fs';
+      const log = ${JSON.stringify(join(dir, 'flaky.log'))};
+      const result = { status: 'completed', metrics: { trainLoss: 1, testLoss: 2, stepsRun: 3, kernel: null }, curve: [[0, 1], [3, 0.5]], backend: 'none', timings: {}, versions: {} };
+      parentPort.on('message', (m) => {
+        if (m.type !== 'run') return;
+        const seen = existsSync(log) ? readFileSync(log, 'utf8').split('\\n').filter((l) => l === m.trialId).length : 0;
+        appendFileSync(log, m.trialId + '\\n');
+        if (m.config.seed === 1) process.exit(3);
+        if (m.config.seed === 0 && seen === 0) parentPort.postMessage({ type: 'failed', trialId: m.trialId, error: { name: 'Error', message: 'flaky' } });
+        else parentPort.postMessage({ type: 'done', trialId: m.trialId, result });
+      });
+      parentPort.postMessage({ type: 'ready', pid: process.pid });
+    `);
+    const db = join(dir, 'flaky.db');
+    const spec = parseSweep('name: flaky\ntask: noop\ngrid: {seed: [0, 1, 2]}\nretries: 2\n', 'flaky.yaml');
+    const { out, text } = sink();
+    const s = await runLocal({ spec, db, concurrency: 2, entry, out, tty: false, progressMs: 50, handleSignals: false });
+    expect(s.counts).toMatchObject({ completed: 2, failed: 1, queued: 0, running: 0 });
+    const rows = readTrials(db);
+    const ids = expandSweep(spec).map((t) => t.id);
+    const bySeed = (seed: number) => rows.find((r) => r.id === ids[seed]);
+    expect(bySeed(0)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(bySeed(1)).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(bySeed(1)!.error).toMatch(/^Crash: trial runner exited \(code 3\)/);
+    expect(bySeed(2)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(text()).toMatch(/attempt 1\/3 failed on local-\d \(Error: flaky\); will retry/);
+    const c = new Database(db, { readonly: true });
+    expect(c.prepare('select count(*) as n from metric_points').get()).toEqual({ n: 4 });
+    c.close();
+  });
+
+  it('accepts exactly the backends the worker knows', () => {
+    expect([...localBackendNames]).toEqual([...backendNames]);
+  });
+});
