@@ -1,12 +1,17 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export default function define(program: Command): Command {
   return program
     .command('trial')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('trial: not built yet');
+    .description('Run one trial (train a hypernetwork, measure its kernels) and print its result')
+    .requiredOption('--config <file>', 'trial config (JSON, or YAML by extension)')
+    .option('--set <key=value>', 'override a config key, dotted (f.width=512); value parsed as JSON, else a string; repeatable', collect, [])
+    .option('--backend <name>', 'auto | wasm | cpu | tensorflow | webgpu', 'auto')
+    .option('--json', 'print exactly one JSON object (the result) on stdout')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runTrialCommand } = await import('../../../worker/trial/cli.js');
+      await runTrialCommand(opts);
     });
 }
