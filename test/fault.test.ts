@@ -58,6 +58,47 @@ describe('when a worker process is killed with SIGKILL in the middle of a trial'
   });
 });
 
+describe('when BullMQ fails a trial for stalling more than maxStalledCount times', () => {
+  it('the orchestrator re-enqueues it from the database (BullMQ would not retry it) and it completes', async () => {
+    const dir = tempDir();
+    const db = join(dir, 's.db');
+    const prefix = uniquePrefix('stall');
+    cleanup.push(() => wipePrefix(prefix));
+    // maxStalledCount 0: the first lost lock already fails the job, as a second crash would with the default 1.
+    const flags = [...fastStall, '--max-stalled-count', '0'];
+    const victim = track(await startWorker(prefix, flags));
+    const orch = orchestrator(noopSweep(dir, 'st', [0, 1, 2], 1200), db, prefix);
+    await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const survivor = track(await startWorker(prefix, [...flags, '--concurrency', '2']));
+    await survivor.waitFor(/failed \(attempt \d+\): job stalled more than allowable limit/);
+    const end = await orch.exited;
+    expect(end.code).toBe(0);
+    expect(orch.stdout()).toMatch(/its worker was lost; re-enqueued \(1\/3\)/);
+    expectAllCompletedOnce(db, 3);
+  });
+});
+
+describe('when the orchestrator is stopped with SIGINT', () => {
+  it('exits leaving the sweep resumable, and resume completes it', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'i.db');
+    const prefix = uniquePrefix('sigint');
+    cleanup.push(() => wipePrefix(prefix));
+    track(await startWorker(prefix, ['--concurrency', '2']));
+    const orch = orchestrator(noopSweep(dir, 'si', [0, 1, 2, 3, 4, 5], 400), db, prefix);
+    await until(() => (statusCounts(db).completed ?? 0) >= 1, 20_000, 'a completed trial');
+    orch.child.kill('SIGINT');
+    const end = await orch.exited;
+    expect(end.code).toBe(130);
+    expect(orch.stdout()).toMatch(/continue with `hypersweep resume si`/);
+    const r = await resume('si', db, prefix);
+    expect(r.code).toBe(0);
+    expectAllCompletedOnce(db, 6);
+  });
+});
+
 describe('when the orchestrator is killed with SIGKILL mid-sweep', () => {
   it('resume collects what finished meanwhile, re-enqueues nothing twice, and completes', async () => {
     const dir = tempDir();

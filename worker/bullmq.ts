@@ -25,6 +25,11 @@ export interface TrialWorkerOptions {
   lockDurationMs?: number;
   /** Milliseconds between stalled-job checks. @defaultValue 30000 */
   stalledIntervalMs?: number;
+  /**
+   * Stalls (lost lock) a trial may have before BullMQ fails it instead of re-queueing it; the orchestrator then
+   * re-enqueues it from the database. @defaultValue 1
+   */
+  maxStalledCount?: number;
   /** Milliseconds between heartbeats and cancel polls. @defaultValue 2000 */
   heartbeatMs?: number;
   /** Milliseconds graceful shutdown waits for running trials before abandoning them (they are retried). @defaultValue 30000 */
@@ -50,7 +55,7 @@ export function sandboxFile(): string {
 
 export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
   const o = {
-    concurrency: 1, threads: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, heartbeatMs: 2000,
+    concurrency: 1, threads: false, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1, heartbeatMs: 2000,
     shutdownTimeoutMs: 30_000, log: (line: string) => console.log(line), ...opts,
   };
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
@@ -71,7 +76,7 @@ export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
     workerThreadsOptions: { env },
     lockDuration: o.lockDurationMs,
     stalledInterval: o.stalledIntervalMs,
-    maxStalledCount: 1,
+    maxStalledCount: o.maxStalledCount,
     autorun: true,
   });
 

@@ -37,9 +37,6 @@ export interface CollectedResult {
   committedAt: number;
 }
 
-/** Lost attempts (worker died, lock expired twice) re-enqueued by the orchestrator, on top of BullMQ's attempts. */
-export const requeueCountKey = 'requeues';
-
 /** Read up to one batch of completed jobs, commit their results, remove them. Returns the number handled. */
 export async function drainCompleted(ctx: CollectorContext): Promise<number> {
   const jobs = await ctx.queue.getJobs(['completed'], 0, (ctx.batchSize ?? 500) - 1, true);
@@ -92,7 +89,7 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
   for (const job of mine) {
     const reason = job.failedReason ?? 'unknown failure';
     const parsed = trialJobDataSchema.safeParse(job.data);
-    const requeues = Number((job.data as Record<string, unknown> | undefined)?.[requeueCountKey] ?? 0) || 0;
+    const requeues = parsed.success ? (parsed.data.requeues ?? 0) : 0;
     if (isLostReason(reason) && parsed.success && requeues < ctx.policy.retries + 1) {
       requeue.push({ job, data: parsed.data, requeues });
     } else if (reason === CANCELLED_REASON) {
@@ -114,7 +111,7 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
   await removeJobs(ctx.queue, mine);
   for (const { job, data, requeues } of requeue) {
     // The stale failed job is removed above: a custom job id is ignored while any job with that id exists.
-    await ctx.queue.add('trial', { ...data, [requeueCountKey]: requeues + 1 } as TrialJobData, jobOptions(job.id!, ctx.policy));
+    await ctx.queue.add('trial', { ...data, requeues: requeues + 1 }, jobOptions(job.id!, ctx.policy));
     ctx.log(`trial ${job.id}: its worker was lost; re-enqueued (${requeues + 1}/${ctx.policy.retries + 1})`);
   }
   return mine.length;

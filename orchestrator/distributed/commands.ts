@@ -12,6 +12,7 @@ const workerFlagsSchema = z.object({
   concurrency: intFlag(1),
   lockDurationMs: intFlag(100),
   stalledIntervalMs: intFlag(100),
+  maxStalledCount: intFlag(0),
   heartbeatMs: intFlag(50),
   shutdownTimeoutMs: intFlag(0),
   backend: z.string().min(1).optional(),

@@ -18,6 +18,8 @@ export const trialJobDataSchema = z.strictObject({
   /** The sweep that enqueued it (for `cancel`); a trial shared by sweeps is computed once. */
   sweep: z.string().min(1),
   config: trialConfigSchema,
+  /** Times the orchestrator re-enqueued this trial after BullMQ failed it for stalling (its worker was lost). */
+  requeues: z.number().int().nonnegative().optional(),
 });
 export type TrialJobData = z.infer<typeof trialJobDataSchema>;
 

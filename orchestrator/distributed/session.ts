@@ -169,8 +169,9 @@ async function runSession(
     const open = pendingTrials(db, spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
     const missing = new Set(await missingJobs(conn, target.prefix, open.map((t) => t.id)));
     if (missing.size === 0) return;
-    const list = open.filter((t) => missing.has(t.id)).map((t) => ({ id: t.id, config: configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
-    const stale = list.filter((t) => open.find((o) => o.id === t.id)?.status === 'running').map((t) => t.id);
+    const lost = open.filter((t) => missing.has(t.id));
+    const list = lost.map((t) => ({ id: t.id, config: configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
+    const stale = lost.filter((t) => t.status === 'running').map((t) => t.id);
     if (stale.length > 0) markQueued(db, stale);
     enqueued += await enqueueTrials(queue, spec.name, list, policy);
   };
@@ -220,6 +221,8 @@ async function runSession(
     finalCounts = sweepCounts(db, spec.name);
     view.finish(snapshot());
     const interrupted = finalCounts.queued + finalCounts.running > 0;
+    // Stopped by SIGINT/SIGTERM: the conventional exit status, whatever command embeds this session.
+    if (interrupted && signals > 0) process.exitCode = 130;
     if (interrupted) log(`${spec.name}: stopped with ${finalCounts.queued + finalCounts.running} trial(s) unfinished; continue with \`hypersweep resume ${spec.name}\``);
     return { sweep: spec.name, counts: finalCounts, enqueued, interrupted, elapsedMs: Date.now() - t0 };
   } finally {

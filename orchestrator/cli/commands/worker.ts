@@ -8,6 +8,7 @@ export interface WorkerFlags {
   threads?: boolean;
   lockDurationMs?: string;
   stalledIntervalMs?: string;
+  maxStalledCount?: string;
   heartbeatMs?: string;
   shutdownTimeoutMs?: string;
 }
@@ -23,6 +24,7 @@ export default function define(program: Command): Command {
     .option('--threads', 'run sandboxes as worker threads instead of child processes')
     .option('--lock-duration-ms <ms>', 'job lock duration; a dead worker\'s trial is retried after about this long', '30000')
     .option('--stalled-interval-ms <ms>', 'how often this worker checks for stalled trials', '30000')
+    .option('--max-stalled-count <n>', 'stalls before BullMQ fails a trial (the orchestrator then re-enqueues it)', '1')
     .option('--heartbeat-ms <ms>', 'heartbeat and cancel-poll interval', '2000')
     .option('--shutdown-timeout-ms <ms>', 'on SIGINT/SIGTERM, wait this long for running trials', '30000')
     .action(async (flags: WorkerFlags) => {
