@@ -37,14 +37,8 @@ export interface Proc {
   waitFor: (re: RegExp, timeoutMs?: number) => Promise<void>;
 }
 
-/** TEMPORARY until the sweeps helper's `run` lands: HS_RUN_DRIVER=/path/run.mjs runs `run` through it. */
-export function cliArgv(args: string[]): string[] {
-  const driver = process.env.HS_RUN_DRIVER;
-  return driver && args[0] === 'run' ? [driver, ...args] : [cliPath, ...args];
-}
-
 export function spawnCli(args: string[]): Proc {
-  const child = spawn(process.execPath, cliArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let stdout = '';
   let stderr = '';
@@ -159,7 +153,7 @@ export function statusCounts(dbFile: string): Record<string, number> {
   }
 }
 
-/** Run a CLI command to its end (like helpers/cli runCli, honouring HS_RUN_DRIVER for `run`). */
+/** Run a CLI command to its end, stdout and stderr kept apart. */
 export async function runCmd(args: string[], timeoutMs = 60_000): Promise<CliResult> {
   const p = spawnCli(args);
   const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);

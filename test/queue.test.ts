@@ -71,7 +71,7 @@ describe('run --redis with two worker processes', () => {
       'grid: {f.width: [4096]}', '',
     ].join('\n'));
     const r = await run(sweep, db, prefix);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // `run` exits 1 when a trial failed
     const [row] = readTrials(db);
     expect(row.status).toBe('failed');
     expect(row.attempts).toBe(1);
