@@ -84,6 +84,11 @@ describe('wasm patches', () => {
     [[7, 5], [3, 7], true, true],
     [[4, 5, 7], [4, 7, 3], false, false],
     [[4, 5, 7], [4, 3, 7], false, true],
+    // big right operand / big left operand: the gradient takes the other transpose order
+    [[2, 40], [40, 50], false, false],
+    [[50, 40], [40, 2], false, false],
+    [[3, 2, 40], [3, 40, 50], false, false],
+    [[40, 2], [40, 50], true, false],
   ];
   for (const [aS, bS, tA, tB] of cases) {
     it(`BatchMatMul gradient equals tfjs's stock formulas on the cpu backend (a ${aS}, b ${bS}, tA ${tA}, tB ${tB})`, async () => {

@@ -27,6 +27,26 @@ function unbroadcast(grad: tf.Tensor, shape: number[]): tf.Tensor {
   return g;
 }
 
+const sizeOf = (t: tf.Tensor) => t.size;
+
+/**
+ * x·yᵀ with one explicit transpose, choosing which operand to copy: x @ T(y) copies y; T(y @ T(x)) copies x and
+ * the result. wasm's matMul also repacks its right operand on every call, so keeping a big weight matrix on the
+ * left is faster still.
+ */
+export function matMulBT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const outSize = (x.size / x.shape[x.rank - 1]) * y.shape[y.rank - 2];
+  if (sizeOf(y) > sizeOf(x) + outSize) return transposeLast2(tf.matMul(y, transposeLast2(x)));
+  return tf.matMul(x, transposeLast2(y));
+}
+
+/** xᵀ·y with one explicit transpose: T(x) @ y copies x; T(T(y) @ x) copies y and the result. */
+export function matMulAT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const outSize = x.shape[x.rank - 1] * y.shape[y.rank - 1] * (x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]));
+  if (sizeOf(x) > sizeOf(y) + outSize) return transposeLast2(tf.matMul(transposeLast2(y), x));
+  return tf.matMul(transposeLast2(x), y);
+}
+
 export const batchMatMulGradConfig: tf.GradConfig = {
   kernelName: tf.BatchMatMul,
   inputsToSave: ['a', 'b'],
@@ -35,21 +55,20 @@ export const batchMatMulGradConfig: tf.GradConfig = {
     const dyT = dy as tf.Tensor;
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
     const T = transposeLast2;
-    const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y);
     let da: () => tf.Tensor;
     let db: () => tf.Tensor;
     if (!transposeA && !transposeB) {
-      da = () => mm(dyT, T(b));
-      db = () => mm(T(a), dyT);
+      da = () => matMulBT(dyT, b); // dy·bᵀ
+      db = () => matMulAT(a, dyT); // aᵀ·dy
     } else if (!transposeA && transposeB) {
-      da = () => mm(dyT, b);
-      db = () => mm(T(dyT), a);
+      da = () => tf.matMul(dyT, b);
+      db = () => matMulAT(dyT, a);
     } else if (transposeA && !transposeB) {
-      da = () => mm(b, T(dyT));
-      db = () => mm(a, dyT);
+      da = () => matMulBT(b, dyT);
+      db = () => tf.matMul(a, dyT);
     } else {
-      da = () => mm(T(b), T(dyT));
-      db = () => mm(T(dyT), T(a));
+      da = () => tf.matMul(T(b), T(dyT));
+      db = () => tf.matMul(T(dyT), T(a));
     }
     return { a: () => unbroadcast(da(), a.shape), b: () => unbroadcast(db(), b.shape) };
   },

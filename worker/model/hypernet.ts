@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HyperNetSpec } from './cost.js';
-import { subSeed } from './rng.js';
+import { gaussianArray, subSeed } from './rng.js';
 
 export type { HyperNetSpec } from './cost.js';
 export { gWeightCount, fParamCount } from './cost.js';
@@ -129,13 +129,13 @@ export function paramShapes(s: HyperNetSpec): [number, number][] {
 }
 
 /**
- * A hypernetwork with N(0, 1) weights drawn from `seed` (tfjs's seeded generator: the same seed gives the same
- * weights on every backend). Uses the active backend.
+ * A hypernetwork with N(0, 1) weights drawn from `seed` by our own seeded generator (the same seed gives the same
+ * weights on every backend and machine). Uses the active backend.
  */
 export function createHyperNet(spec: HyperNetSpec, seed: number, options: HyperNetOptions = {}): HyperNet {
   validateSpec(spec);
   const params = paramShapes(spec).map((shape, i) =>
-    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', subSeed(seed, i)), true)),
+    tf.tidy(() => tf.variable(tf.tensor2d(gaussianArray(shape[0] * shape[1], subSeed(seed, i)), shape), true)),
   );
   const net: HyperNet = {
     spec: { ...spec },

@@ -29,3 +29,19 @@ export function subSeed(seed: number, k: number): number {
   r();
   return Math.floor(r() * 2 ** 31);
 }
+
+/** `size` N(0, 1) float32 samples from `seed` (Marsaglia's polar method on mulberry32): fast, platform-independent. */
+export function gaussianArray(size: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; ) {
+    const u = 2 * rand() - 1;
+    const v = 2 * rand() - 1;
+    const s = u * u + v * v;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    out[i++] = u * f;
+    if (i < size) out[i++] = v * f;
+  }
+  return out;
+}
