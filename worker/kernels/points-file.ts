@@ -25,6 +25,7 @@ export const PointsFileSchema = z
   .superRefine((v, ctx) => {
     for (const key of ['x', 'z'] as const) {
       const rows = v[key];
+      if (rows.length === 0) return; // reported by .min(1)
       const dim = rows[0].length;
       rows.forEach((r, i) => {
         if (r.length !== dim) {
