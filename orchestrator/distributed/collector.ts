@@ -37,12 +37,26 @@ export interface CollectedResult {
   committedAt: number;
 }
 
+/**
+ * The oldest jobs in a finished state whose trials this database knows. Jobs of other databases' trials (another
+ * orchestrator on the same prefix) are skipped by paging past them, never touched.
+ */
+async function fetchMine(ctx: CollectorContext, state: 'completed' | 'failed'): Promise<Job[]> {
+  const size = ctx.batchSize ?? 500;
+  for (let start = 0, pages = 0; pages < 20; start += size, pages++) {
+    const jobs = await ctx.queue.getJobs([state], start, start + size - 1, true);
+    if (jobs.length === 0) return [];
+    const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
+    const mine = jobs.filter((j) => j.id && known.has(j.id));
+    if (mine.length > 0) return mine;
+  }
+  return [];
+}
+
 /** Read up to one batch of completed jobs, commit their results, remove them. Returns the number handled. */
 export async function drainCompleted(ctx: CollectorContext): Promise<number> {
-  const jobs = await ctx.queue.getJobs(['completed'], 0, (ctx.batchSize ?? 500) - 1, true);
-  if (jobs.length === 0) return 0;
-  const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
-  const mine = jobs.filter((j) => j.id && known.has(j.id));
+  const mine = await fetchMine(ctx, 'completed');
+  if (mine.length === 0) return 0;
   const good: Array<{ job: Job; ret: TrialJobReturn }> = [];
   const bad: Array<{ job: Job; error: string }> = [];
   for (const job of mine) {
@@ -71,7 +85,6 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
     })),
   );
   for (const { error } of bad) ctx.log(`rejected a result: ${error}`);
-  // Jobs of trials this database does not know (another orchestrator's) are left alone.
   return mine.length;
 }
 
@@ -80,10 +93,8 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
  * was never retried by BullMQ: re-enqueue it, up to the sweep's retries. Others are final: record them.
  */
 export async function drainFailed(ctx: CollectorContext): Promise<number> {
-  const jobs = await ctx.queue.getJobs(['failed'], 0, (ctx.batchSize ?? 500) - 1, true);
-  if (jobs.length === 0) return 0;
-  const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
-  const mine = jobs.filter((j) => j.id && known.has(j.id));
+  const mine = await fetchMine(ctx, 'failed');
+  if (mine.length === 0) return 0;
   const requeue: Array<{ job: Job; data: TrialJobData; requeues: number }> = [];
   const final: Array<{ job: Job; error: string; status: 'failed' | 'cancelled' }> = [];
   for (const job of mine) {

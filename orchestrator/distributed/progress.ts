@@ -54,6 +54,7 @@ function progressText(p: unknown): string {
 export class ProgressView {
   private lastPlain = 0;
   private drawn = 0;
+  private lastDraw = 0;
 
   constructor(
     private readonly out: NodeJS.WriteStream | NodeJS.WritableStream,
@@ -70,6 +71,9 @@ export class ProgressView {
       }
       return;
     }
+    const now = Date.now();
+    if (!force && now - this.lastDraw < 250) return; // redraw at most 4 times a second
+    this.lastDraw = now;
     const lines = [summaryLine(p)];
     const byWorker = new Map<string, string[]>();
     for (const r of p.running) byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r.trialId]);
@@ -86,8 +90,7 @@ export class ProgressView {
 
   /** Leave the last frame on screen (TTY) or print a final line (plain). */
   finish(p: ProgressSnapshot): void {
-    if (this.tty) this.update(p, true);
-    else this.update(p, true);
+    this.update(p, true);
     this.drawn = 0;
   }
 }

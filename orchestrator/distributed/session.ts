@@ -180,6 +180,7 @@ async function runSession(
   const initialFinished = finished(finalCounts);
   try {
     await queue.waitUntilReady();
+    await warnIfEvicting(conn, log);
     // Results that reached Redis while no orchestrator was running are written first.
     while ((await drainCompleted(ctx)) + (await drainFailed(ctx)) > 0) { /* drain */ }
     if (retryFinal) {
@@ -235,4 +236,17 @@ async function runSession(
 
 function finished(c: StatusCounts): number {
   return c.completed + c.diverged + c.failed + c.cancelled;
+}
+
+/** Jobs are state: a Redis that evicts keys under memory pressure loses trials silently. CONFIG may be disabled. */
+async function warnIfEvicting(conn: Redis, log: (line: string) => void): Promise<void> {
+  try {
+    const r = (await conn.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const policy = r[1];
+    if (policy && policy !== 'noeviction') {
+      log(`warning: Redis maxmemory-policy is ${policy}; set noeviction (queued trials could be evicted)`);
+    }
+  } catch {
+    // Managed Redis often forbids CONFIG: nothing to check.
+  }
 }
