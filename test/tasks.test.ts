@@ -184,16 +184,34 @@ describe('tasks are seeded', () => {
   });
 });
 
-describe('checkTaskConfig', () => {
-  const bad = (c: TrialConfigInput, pattern: RegExp) => {
-    expect(() => checkTaskConfig(cfg(c))).toThrow(HypersweepError);
-    expect(() => checkTaskConfig(cfg(c))).toThrow(pattern);
-  };
-  it('names the key of a combination a task cannot run', () => {
-    bad({ task: 'mnist-completion' }, /g\.input: .*'rff'/);
-    bad({ task: 'mnist-completion', g: { input: 'rff' }, data: { pixelsPerImage: 785 } }, /data\.pixelsPerImage/);
-    bad({ task: 'sphere', train: { loss: 'xent' } }, /train\.loss/);
-    bad({ task: 'mnist-rotation', g: { outputs: 3 } }, /g\.outputs/);
-    bad({ task: 'noop' }, /task: 'noop'/);
+describe('task/config combinations', () => {
+  const cases: [TrialConfigInput, string, RegExp][] = [
+    [{ task: 'mnist-completion' }, 'g.input', /'rff'/],
+    [{ task: 'mnist-completion', g: { input: 'rff' }, data: { pixelsPerImage: 785 } }, 'data.pixelsPerImage', /at most 784/],
+    [{ task: 'mnist-completion', g: { input: 'rff', outputs: 2 } }, 'g.outputs', /must be 1/],
+    [{ task: 'mnist-rotation', data: { nTest: 10001 } }, 'data.nTest', /at most 10000/],
+    [{ task: 'sphere', train: { loss: 'xent' } }, 'train.loss', /needs classes/],
+    [{ task: 'mnist-rotation', g: { outputs: 3 } }, 'g.outputs', /12 classes/],
+  ];
+  for (const [input, key, pattern] of cases) {
+    it(`the config schema reports ${key} for ${JSON.stringify(input)}`, () => {
+      const r = trialConfigSchema.safeParse(input);
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0].path.join('.')).toBe(key);
+      expect(r.error!.issues[0].message).toMatch(pattern);
+    });
+  }
+
+  it('accepts what each task can run', () => {
+    for (const c of [{ task: 'sphere' }, { task: 'mnist-completion', g: { input: 'rff' } }, { task: 'mnist-rotation', train: { loss: 'xent' } }, { task: 'noop' }] as const) {
+      expect(trialConfigSchema.safeParse(c).success).toBe(true);
+    }
+  });
+
+  it('checkTaskConfig (runTrial\'s check) throws a HypersweepError naming the key, and refuses noop', () => {
+    const c = { ...cfg({ task: 'sphere' }), task: 'mnist-completion' as const };
+    expect(() => checkTaskConfig(c)).toThrow(HypersweepError);
+    expect(() => checkTaskConfig(c)).toThrow(/trial config: g\.input: /);
+    expect(() => checkTaskConfig(cfg({ task: 'noop' }))).toThrow(/task: 'noop'/);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskConfigIssues } from './tasks/check.js';
 
 /**
  * The trial config: the one input of `runTrial`, the payload of a queued job, and (canonicalised, with
@@ -69,7 +70,11 @@ export const trialConfigSchema = z.strictObject({
     .prefault({}),
   /** task `noop` only: sleep this long, for queue tests and benchmarks. */
   noop: z.strictObject({ sleepMs: nonNegInt.default(0) }).prefault({}),
-});
+})
+  // Key combinations a task cannot run (e.g. mnist-completion without g.input 'rff'), reported at the key.
+  .superRefine((c, ctx) => {
+    for (const issue of taskConfigIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
 export type TrialConfigInput = z.input<typeof trialConfigSchema>;
 export type TrialConfig = z.output<typeof trialConfigSchema>;

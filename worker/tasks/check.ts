@@ -1,0 +1,38 @@
+/**
+ * Which config combinations a task can run: pure and dependency-free, so the config schema itself can apply it
+ * (worker/config.ts refines with it; sweep planning, the queue protocol and runTrial all see the same errors).
+ */
+import type { TrialConfig } from '../config.js';
+
+export interface TaskConfigIssue {
+  /** Path of the offending key, e.g. ['g', 'input']. */
+  path: string[];
+  message: string;
+}
+
+const MNIST_PIXELS = 784;
+const MNIST_TRAIN = 60000;
+const MNIST_TEST = 10000;
+
+/** Every problem with a (defaults-applied) config's task settings; empty when the task can run it. */
+export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'g' | 'data' | 'train'>): TaskConfigIssue[] {
+  const issues: TaskConfigIssue[] = [];
+  const bad = (path: string, message: string): void => void issues.push({ path: path.split('.'), message });
+  const { task, data, g, train } = c;
+  if ((task === 'sphere' || task === 'mnist-completion') && train.loss === 'xent') {
+    bad('train.loss', `'xent' needs classes; task ${task} regresses real values, use 'mse'`);
+  }
+  if (task === 'mnist-completion') {
+    if (g.input !== 'rff') bad('g.input', "mnist-completion feeds pixel coordinates through random Fourier features: set g.input to 'rff'");
+    if (g.outputs !== 1) bad('g.outputs', `mnist-completion predicts one pixel value: must be 1, got ${g.outputs}`);
+    if (data.pixelsPerImage > MNIST_PIXELS) bad('data.pixelsPerImage', `at most ${MNIST_PIXELS}, got ${data.pixelsPerImage}`);
+  }
+  if (task === 'mnist-completion' || task === 'mnist-rotation') {
+    if (data.nTrain > MNIST_TRAIN) bad('data.nTrain', `at most ${MNIST_TRAIN} (the MNIST training set), got ${data.nTrain}`);
+    if (data.nTest > MNIST_TEST) bad('data.nTest', `at most ${MNIST_TEST} (the MNIST test set), got ${data.nTest}`);
+  }
+  if (task === 'mnist-rotation' && g.outputs !== 1 && g.outputs !== 12) {
+    bad('g.outputs', `mnist-rotation has 12 classes (leave g.outputs at 1 or set 12), got ${g.outputs}`);
+  }
+  return issues;
+}
