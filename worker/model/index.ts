@@ -5,4 +5,4 @@ export { train, evaluateLoss, lossOf } from './train.js';
 export type { TrainData, TrainOptions, TrainHooks, TrainOutcome, LossName } from './train.js';
 export { estimateTrialCost, estimateCost, assertWithinMemoryCap, specFromConfig, gWeightCount, fParamCount, MemoryCapError } from './cost.js';
 export type { TrialCost } from './cost.js';
-export { mulberry32, permutation, subSeed } from './rng.js';
+export { mulberry32, permutation, subSeed, gaussianArray } from './rng.js';
