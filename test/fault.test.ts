@@ -138,3 +138,40 @@ describe('when Redis loses every key of the prefix mid-sweep (FLUSHALL, scoped t
     expectAllCompletedOnce(db, 8);
   });
 });
+
+describe('when a worker gets SIGTERM in the middle of a trial', () => {
+  it('finishes the running trial before exiting (exit 0), so it is not run again', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'g.db');
+    const prefix = uniquePrefix('term');
+    cleanup.push(() => wipePrefix(prefix));
+    const w = track(await startWorker(prefix));
+    const orch = orchestrator(noopSweep(dir, 'gt', [0], 1500), db, prefix);
+    await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
+    w.child.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+    const id = /worker (\S+) ready/.exec(w.output())![1];
+    expect((await orch.exited).code).toBe(0);
+    const [row] = readTrials(db);
+    expect(row).toMatchObject({ status: 'completed', attempts: 1, worker: id });
+  });
+
+  it('abandons it after --shutdown-timeout-ms, and another worker runs it', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'h.db');
+    const prefix = uniquePrefix('deadline');
+    cleanup.push(() => wipePrefix(prefix));
+    const w = track(await startWorker(prefix, [...fastStall, '--shutdown-timeout-ms', '200']));
+    const orch = orchestrator(noopSweep(dir, 'dl', [0], 2500), db, prefix);
+    await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(w.output()).toMatch(/abandoning 1 running trial/);
+    const other = track(await startWorker(prefix, fastStall));
+    const id = /worker (\S+) ready/.exec(other.output())![1];
+    expect((await orch.exited).code).toBe(0);
+    expect(readTrials(db)).toMatchObject([{ status: 'completed', worker: id }]);
+  });
+});

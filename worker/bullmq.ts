@@ -40,8 +40,11 @@ export interface TrialWorkerOptions {
 
 export interface TrialWorkerHandle {
   id: string;
-  /** Stop taking trials, wait for running ones up to the deadline, then abandon them. */
-  close(): Promise<void>;
+  /**
+   * Stop taking trials and wait for running ones up to the deadline. Past it, running trials are abandoned
+   * (`abandoned` > 0): the caller must then exit the process, which ends their sandboxes.
+   */
+  close(): Promise<{ abandoned: number }>;
   /** Resolves once the worker is connected and waiting for trials. */
   ready: Promise<void>;
 }
@@ -117,8 +120,9 @@ export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
       `${o.backend ? `, backend ${o.backend}` : ''} (${o.threads ? 'worker threads' : 'child processes'})`);
   });
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
+  let closing: Promise<{ abandoned: number }> | undefined;
+  let abandoned = 0;
+  const close = (): Promise<{ abandoned: number }> =>
     (closing ??= (async () => {
       clearInterval(timer);
       let timedOut = false;
@@ -127,12 +131,15 @@ export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
       );
       await Promise.race([worker.close(), deadline]);
       if (timedOut) {
-        o.log(`shutdown deadline (${o.shutdownTimeoutMs} ms) passed: abandoning ${current.size} running trial(s); they will be retried`);
-        await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2000).unref())]);
+        // The caller exits the process: sandboxes die with it (children exit on disconnect), the job locks
+        // expire, and another worker's stall check re-queues the trials.
+        abandoned = current.size;
+        o.log(`shutdown deadline (${o.shutdownTimeoutMs} ms) passed: abandoning ${abandoned} running trial(s); they will be retried`);
       }
       await control.hdel(keys.workers(o.target.prefix), id).catch(() => {});
       control.disconnect();
-      connection.disconnect();
+      if (!timedOut) connection.disconnect();
+      return { abandoned };
     })());
 
   return { id, close, ready };

@@ -26,7 +26,7 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
   const { startTrialWorker } = await import('../../worker/bullmq.js');
   const w = startTrialWorker({ target, ...f });
   let stopping = false;
-  await new Promise<void>((resolve) => {
+  const { abandoned } = await new Promise<{ abandoned: number }>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
@@ -37,6 +37,8 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
     process.on('SIGTERM', stop);
   });
   console.log(`worker ${w.id} stopped`);
+  // Abandoned trials still hold sandboxes and BullMQ timers: end the process (their locks expire, they are retried).
+  if (abandoned > 0) process.stdout.write('', () => process.exit(0));
 }
 
 const progressFlag = z.object({ progressMs: intFlag(100).optional() });
