@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { expandSweep, parseSweep, trialSizeFlops } from '../orchestrator/sweep.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expandSweep, loadSweep, parseSweep, trialSizeFlops } from '../orchestrator/sweep.js';
+import { planTrials } from '../orchestrator/sweep-plan.js';
+import { repoRoot } from './helpers/cli.js';
 import { canonicalConfig, trialId, trialIdPattern } from '../orchestrator/identity.js';
 import { HypersweepError } from '../orchestrator/errors.js';
 
@@ -112,5 +116,33 @@ order: small-first
     expect(msg).toMatch(/^x\.yaml/);
     expect(msg).toMatch(re);
     expect(msg).not.toContain('\n');
+  });
+});
+
+describe('the example sweeps in sweeps/', () => {
+  const files = readdirSync(join(repoRoot, 'sweeps')).filter((f) => f.endsWith('.yaml'));
+  it('include the quickstart and one sweep per scaling claim', () => {
+    for (const f of ['quickstart.yaml', 'width-joint.yaml', 'width-n-only.yaml', 'width-m-only.yaml', 'movement.yaml']) expect(files).toContain(f);
+  });
+  it.each(files)('%s expands, is named after its file and fits its memory cap', (f) => {
+    const path = join(repoRoot, 'sweeps', f);
+    const spec = loadSweep(path);
+    expect(`${spec.name}.yaml`).toBe(f);
+    const plan = planTrials(spec, expandSweep(spec, path));
+    expect(plan.trials.length).toBeGreaterThan(1);
+    expect(plan.totals.overCap).toBe(0);
+  });
+  it('vary what their claims are about', () => {
+    const axes = (f: string) => {
+      const list = expandSweep(loadSweep(join(repoRoot, 'sweeps', f)));
+      return { n: new Set(list.map((t) => t.config.f.width)).size, m: new Set(list.map((t) => t.config.g.width)).size };
+    };
+    expect(axes('width-n-only.yaml')).toMatchObject({ m: 1 });
+    expect(axes('width-n-only.yaml').n).toBeGreaterThan(3);
+    expect(axes('width-m-only.yaml')).toMatchObject({ n: 1 });
+    expect(axes('width-m-only.yaml').m).toBeGreaterThan(3);
+    const joint = expandSweep(loadSweep(join(repoRoot, 'sweeps', 'width-joint.yaml')));
+    expect(joint.every((t) => t.config.f.width / t.config.g.width === joint[0]!.config.f.width / joint[0]!.config.g.width)).toBe(true);
+    expect(axes('movement.yaml').n * axes('movement.yaml').m).toBeGreaterThanOrEqual(9);
   });
 });

@@ -1,0 +1,127 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildProgram } from '../orchestrator/cli/main.js';
+import { repoRoot } from './helpers/cli.js';
+
+/**
+ * docker-compose.yml and the Dockerfiles cannot be run here (no Docker engine): check them against the CLI
+ * instead. Every hypersweep command in the compose file must name a real subcommand with flags it declares.
+ */
+
+const read = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
+const serviceSchema = z.object({
+  image: z.string(),
+  build: z.object({ context: z.string(), dockerfile: z.string() }).optional(),
+  command: z.array(z.string()).optional(),
+  environment: z.record(z.string(), z.string()).optional(),
+  depends_on: z.union([z.array(z.string()), z.record(z.string(), z.object({ condition: z.string() }))]).optional(),
+  volumes: z.array(z.string()).optional(),
+  deploy: z.object({ replicas: z.number().int().positive().optional() }).passthrough().optional(),
+  profiles: z.array(z.string()).optional(),
+}).passthrough();
+const compose = z
+  .object({ services: z.record(z.string(), serviceSchema), volumes: z.record(z.string(), z.unknown().nullable()).optional() })
+  .parse(parse(read('docker-compose.yml'), { merge: true }));
+const services = compose.services;
+const program = buildProgram();
+
+/** Resolve `${VAR:-default}` the way compose does when VAR is unset. */
+const interpolate = (s: string) => s.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+
+function checkCommand(argv: string[]): { sub: Command; flags: Map<string, string | true>; positional: string[] } {
+  const [name, ...rest] = argv.map(interpolate);
+  const sub = program.commands.find((c) => c.name() === name);
+  if (!sub) throw new Error(`unknown subcommand ${name}`);
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const opt = sub.options.find((o) => o.long === a);
+    if (!opt) throw new Error(`${name}: unknown flag ${a} (has ${sub.options.map((o) => o.long).join(' ')})`);
+    if (opt.required || opt.optional) flags.set(a, rest[++i] ?? '');
+    else flags.set(a, true);
+  }
+  const required = sub.registeredArguments.filter((r) => r.required).length;
+  if (positional.length < required || positional.length > sub.registeredArguments.length) {
+    throw new Error(`${name}: ${positional.length} arguments, expected ${required}..${sub.registeredArguments.length}`);
+  }
+  return { sub, flags, positional };
+}
+
+describe('docker-compose.yml', () => {
+  it('has redis with AOF on and no eviction', () => {
+    const cmd = services.redis?.command ?? [];
+    expect(cmd[0]).toBe('redis-server');
+    expect(cmd.join(' ')).toMatch(/--appendonly yes/);
+    expect(cmd.join(' ')).toMatch(/--maxmemory-policy noeviction/);
+  });
+
+  it('runs the orchestrator, replicated workers and the dashboard with commands the CLI accepts', () => {
+    for (const name of ['orchestrator', 'worker', 'dashboard']) expect(Object.keys(services)).toContain(name);
+    const orch = checkCommand(services.orchestrator!.command!);
+    expect(orch.sub.name()).toBe('run');
+    expect(existsSync(join(repoRoot, orch.positional[0]!))).toBe(true); // the default sweep ships in the image
+    expect(orch.flags.get('--redis')).toBe('redis://redis:6379');
+    const worker = checkCommand(services.worker!.command!);
+    expect(worker.sub.name()).toBe('worker');
+    expect(services.worker!.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    const dash = checkCommand(services.dashboard!.command!);
+    expect(dash.sub.name()).toBe('dashboard');
+    expect(dash.flags.get('--host')).toBe('0.0.0.0');
+    // The orchestrator writes and the dashboard reads the same database file, on a shared volume.
+    expect(dash.flags.get('--db')).toBe(orch.flags.get('--db'));
+    const dbDir = String(orch.flags.get('--db')).replace(/\/[^/]+$/, '');
+    for (const s of ['orchestrator', 'dashboard']) expect(services[s]!.volumes?.some((v) => v.endsWith(`:${dbDir}`))).toBe(true);
+    for (const [name, s] of Object.entries(services)) {
+      if (name === 'redis') continue;
+      checkCommand(s.command!);
+      // Every Redis URL (flag or environment) points at the compose redis service.
+      const urls = [...(s.command ?? []).filter((a) => a.startsWith('redis://')), s.environment?.REDIS_URL].filter(Boolean);
+      expect(urls.length).toBeGreaterThan(0);
+      for (const u of urls) expect(new URL(u!).hostname).toBe('redis');
+      const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
+      for (const d of deps) expect(Object.keys(services)).toContain(d);
+      if (s.build) expect(existsSync(join(repoRoot, s.build.context, s.build.dockerfile))).toBe(true);
+    }
+  });
+
+  it('passes each worker --backend a backend the worker knows', async () => {
+    const { backendNames } = await import('../worker/backend/index.js');
+    for (const s of Object.values(services)) {
+      const cmd = s.command ?? [];
+      const i = cmd.indexOf('--backend');
+      if (i >= 0) expect(backendNames as readonly string[]).toContain(cmd[i + 1]);
+    }
+  });
+});
+
+describe('Dockerfiles', () => {
+  it('build the CPU image on Node 20 with the CLI as entry point', () => {
+    const d = read('Dockerfile');
+    expect(d).toMatch(/^FROM node:20/m);
+    expect(d).toMatch(/npm run build/);
+    expect(d).toMatch(/ENTRYPOINT \["node", "\/app\/bin\/hypersweep\.js"\]/);
+  });
+
+  it('build the GPU worker on CUDA 11.2 / cuDNN 8 with tfjs-node-gpu matching tfjs-core', () => {
+    const d = read('Dockerfile.gpu');
+    expect(d).toMatch(/^FROM nvidia\/cuda:11\.2[\d.]*-cudnn8-/m);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect(d).toContain(`@tensorflow/tfjs-node-gpu@${pkg.dependencies['@tensorflow/tfjs-core']}`);
+    const cmd = /^CMD (\[.*\])$/m.exec(d);
+    checkCommand(JSON.parse(cmd![1]!) as string[]);
+  });
+
+  it('keep node_modules, builds and databases out of the build context', () => {
+    const ignore = read('.dockerignore').split('\n');
+    for (const p of ['node_modules', 'dist', '*.db']) expect(ignore).toContain(p);
+  });
+});
