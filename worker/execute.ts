@@ -1,3 +1,4 @@
+import { HypersweepError } from '../orchestrator/errors.js';
 import { canonicalConfig } from '../orchestrator/identity.js';
 import { trialResultSchema, type TrialResult } from './result.js';
 import type { TrialConfig } from './config.js';
@@ -16,10 +17,6 @@ export interface ExecuteOptions {
   backend?: string;
 }
 
-interface TrialModule {
-  runTrial(config: TrialConfig, opts: ExecuteOptions): Promise<unknown>;
-}
-
 /** Validate the config (defaults applied; HypersweepError on a bad one) and run the trial. */
 export async function executeTrial(config: unknown, opts: ExecuteOptions = {}): Promise<TrialResult> {
   const cfg = canonicalConfig(config);
@@ -28,10 +25,17 @@ export async function executeTrial(config: unknown, opts: ExecuteOptions = {}): 
   // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable).
   const { assertWithinMemoryCap } = await import('./model/cost.js');
   assertWithinMemoryCap(cfg);
-  // A variable specifier keeps tsc from resolving the module at build time and keeps tfjs out of noop runs.
-  const specifier = './trial.js';
-  const mod = (await import(specifier)) as TrialModule;
-  const result = await mod.runTrial(cfg, opts);
+  // Imported lazily: noop trials never load TensorFlow.js.
+  const [{ runTrial }, { backendNames }] = await Promise.all([import('./trial.js'), import('./backend/index.js')]);
+  const backend = opts.backend;
+  if (backend !== undefined && !(backendNames as readonly string[]).includes(backend)) {
+    throw new HypersweepError(`backend: unknown backend "${backend}" (use ${backendNames.join(', ')})`);
+  }
+  const result = await runTrial(cfg, {
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    backend: backend as (typeof backendNames)[number] | undefined,
+  });
   return trialResultSchema.parse(result);
 }
 
