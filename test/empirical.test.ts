@@ -65,7 +65,7 @@ describe('structured empirical NTK', () => {
       const probe = randomProbe(5, 5, 3, 9);
       const before = tf.memory().numTensors;
       const structured = empiricalNtk(net, probe);
-      const naive = empiricalNtkNaive(net, probe);
+      const naive = empiricalNtkNaive(net, probe, 3); // small blocks: exercises the block-pair assembly
       expect(tf.memory().numTensors).toBe(before);
       expect(structured.rows).toBe(5);
       expect(relFrob(structured, naive)).toBeLessThan(1e-5);

@@ -89,28 +89,59 @@ export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {
   return { rows: P, cols: P, data: acc };
 }
 
-/** The NTK from explicit per-point parameter gradients (autodiff, one backward per point and output). Tests only. */
-export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints): Gram {
+/**
+ * The NTK from explicit per-point parameter gradients (autodiff, one backward per point and output): rows of the
+ * Jacobian, flattened, dotted. Tests and benchmarks only. The Jacobian is held in blocks of `blockRows` rows and
+ * the Gram is built block pair by block pair, so the transient copies stay one block in size.
+ */
+export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows = 16): Gram {
   const P = probe.x.shape[0];
   const k = net.spec.k;
-  const J = tf.tidy(() => {
-    const rows: tf.Tensor[] = [];
-    for (let kap = 0; kap < k; kap++) {
-      for (let p = 0; p < P; p++) {
-        const xp = tf.slice(probe.x, [p, 0], [1, -1]);
-        const zp = tf.slice(probe.z, [p, 0], [1, -1]);
-        const pick = tf.tensor2d(Array.from({ length: k }, (_, i) => (i === kap ? 1 : 0)), [1, k]);
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.forward(xp, zp), pick)), net.params);
-        value.dispose();
-        rows.push(tf.concat(net.params.map((v) => tf.reshape(grads[v.name], [-1]))));
+  const R = k * P; // rows ordered (κ, p)
+  const rowGrad = (r: number): tf.Tensor1D =>
+    tf.tidy(() => {
+      const kap = Math.floor(r / P);
+      const p = r % P;
+      const xp = tf.slice(probe.x, [p, 0], [1, -1]);
+      const zp = tf.slice(probe.z, [p, 0], [1, -1]);
+      const pick = tf.tensor2d(Array.from({ length: k }, (_, i) => (i === kap ? 1 : 0)), [1, k]);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.forward(xp, zp), pick)), net.params);
+      value.dispose();
+      return tf.concat(net.params.map((v) => tf.reshape(grads[v.name], [-1]))) as tf.Tensor1D;
+    });
+  const blocks: tf.Tensor2D[] = [];
+  for (let r0 = 0; r0 < R; r0 += blockRows) {
+    const rows: tf.Tensor1D[] = [];
+    for (let r = r0; r < Math.min(R, r0 + blockRows); r++) rows.push(rowGrad(r));
+    blocks.push(tf.stack(rows) as tf.Tensor2D);
+    tf.dispose(rows);
+  }
+  const full = new Float64Array(R * R);
+  for (let i = 0; i < blocks.length; i++) {
+    for (let j = 0; j <= i; j++) {
+      const G = tf.tidy(() => matMulBT(blocks[i], blocks[j]));
+      const v = G.dataSync();
+      const [bi, bj] = [blocks[i].shape[0], blocks[j].shape[0]];
+      for (let a = 0; a < bi; a++) {
+        for (let b = 0; b < bj; b++) {
+          const ra = i * blockRows + a;
+          const rb = j * blockRows + b;
+          full[ra * R + rb] = v[a * bj + b];
+          full[rb * R + ra] = v[a * bj + b];
+        }
       }
+      G.dispose();
     }
-    return tf.stack(rows) as tf.Tensor2D; // [kP, #params], rows ordered (κ, p)
-  });
-  const G = tf.tidy(() => blockGram(J, k));
-  const out = toGram(G, 1 / k);
-  tf.dispose([J, G]);
-  return out;
+  }
+  tf.dispose(blocks);
+  // Output average: (1/k) Σ_κ of the diagonal κ-blocks.
+  const data = new Float64Array(P * P);
+  for (let kap = 0; kap < k; kap++) {
+    for (let p = 0; p < P; p++) {
+      for (let q = 0; q < P; q++) data[p * P + q] += full[(kap * P + p) * R + kap * P + q] / k;
+    }
+  }
+  return { rows: P, cols: P, data };
 }
 
 /** Single-network GP estimate Σ̂_f(x,x')·(bᴸ⁻¹(u)·bᴸ⁻¹(u')). */
