@@ -64,6 +64,38 @@ describe('local mode (hypersweep run without Redis)', () => {
     expect(status.stdout).toMatch(/14 trials: queued 0, running 0, completed 14/);
   });
 
+  it('runs a small real sphere sweep, storing curves and kernel agreement, and reruns nothing', async () => {
+    const sweep = write('sphere.yaml', `
+name: sphere-small
+task: sphere
+fixed: {f.depth: 2, g.depth: 2, data: {nTrain: 16, nTest: 8}, train: {steps: 20, logEvery: 5}, kernels: {probe: 6}}
+grid: {seed: [0, 1]}
+zip: [{f.width: [16, 64], g.width: [8, 16]}]
+order: small-first
+`);
+    const db = join(dir, 'sphere.db');
+    const r = await runCli(['run', sweep, '--db', db, '--concurrency', '2', '--backend', 'wasm']);
+    expect(r.stderr).not.toMatch(/locked/i);
+    expect(r.code).toBe(0);
+    const c = new Database(db, { readonly: true });
+    const rows = c.prepare('select id, status, backend, train_loss, steps_run from trials').all() as Array<{ id: string; status: string; backend: string; train_loss: number | null; steps_run: number }>;
+    expect(rows).toHaveLength(4);
+    for (const t of rows) {
+      expect(t).toMatchObject({ status: 'completed', backend: 'wasm', steps_run: 20 });
+      expect(Number.isFinite(t.train_loss)).toBe(true);
+      const k = c.prepare('select phase, kind, mode, rel_frob, movement from kernel_metrics where trial_id = ?').all(t.id) as Array<{ phase: string; kind: string; mode: string; rel_frob: number; movement: number | null }>;
+      expect(k).toHaveLength(8);
+      expect(k.filter((x) => x.movement !== null).map((x) => [x.phase, x.kind, x.mode])).toEqual([['final', 'ntk', 'exact']]);
+      const points = c.prepare("select step, value from metric_points where trial_id = ? and series = 'train_loss' order by step").all(t.id) as Array<{ step: number; value: number }>;
+      expect(points.length).toBeGreaterThanOrEqual(4);
+      expect(points.at(-1)!.step).toBeLessThanOrEqual(20);
+    }
+    c.close();
+    const again = await runCli(['run', sweep, '--db', db]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/all 4 trials already finished/);
+  });
+
   it('keeps finished trials on Ctrl-C and resumes only the rest', async () => {
     const sweep = write('slow.yaml', 'name: slow\ntask: noop\nfixed: {noop.sleepMs: 250}\ngrid: {seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}\n');
     const db = join(dir, 'slow.db');
