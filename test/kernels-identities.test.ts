@@ -208,6 +208,21 @@ describe('exact kernels', () => {
     }
   });
 
+  it('matches the naive evaluation for high-dimensional x (the SIMD x̂·x̂′ path, odd dimension)', () => {
+    const p = sharedXPoints(77, 9, 2, 101, 2);
+    const net: NetSpec = { fDepth: 3, gDepth: 2, zKernel: { type: 'rbf', gamma: 0.4 } };
+    const k = computeKernels(p, net);
+    const want = naiveKernels(p, p, net);
+    closeArrays(k.sigmaF.data, want.sigmaF, 1e-12);
+    closeArrays(k.hyperkernel.data, want.hk, 1e-12);
+    closeArrays(k.mlp.ntk.data, want.mlpNtk, 1e-12);
+    const q = sharedXPoints(78, 5, 1, 101, 2);
+    const c = computeCrossKernels(p, q, net);
+    const wantC = naiveKernels(p, q, net);
+    closeArrays(c.thetaF.data, wantC.thetaF, 1e-12);
+    closeArrays(c.hyperkernel.data, wantC.hk, 1e-12);
+  });
+
   it('gives the same Grams for any tile size, and cross kernels equal blocks of the joint Gram', () => {
     const p = sharedXPoints(11, 7, 11, 6, 2);
     const net: NetSpec = { fDepth: 3, gDepth: 3, zKernel: { type: 'rbf', gamma: 0.7 } };

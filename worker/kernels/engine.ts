@@ -6,6 +6,7 @@ import { InputError } from '../../orchestrator/errors.js';
 import { type Gram, mirrorUpper, zeroGram } from './gram.js';
 import { distinctX, dotTile, type PointSet, prepareZ, type ZKernelSpec, zKernelTile, zVariance } from './inputs.js';
 import { KernelBlock, type KernelMode, mlpMaps, producedMaps } from './maps.js';
+import { SimdArena } from './simd.js';
 
 /** The two networks. Depths count weight layers: f has H = fDepth, g has L = gDepth. */
 export interface NetSpec {
@@ -86,9 +87,20 @@ export function kernelGrams(
   {
     const fb = new KernelBlock(tile, tile);
     const fNet = mlpMaps(net.fDepth, mode);
+    // x̂·x̂′ is the one dense product here (images: d = 784): WebAssembly SIMD when available
+    const ld = dx + (dx & 1);
+    const arena = dx >= 16 ? SimdArena.create((sym ? d1 : d1 + d2) * ld) : null;
+    let pa = 0, pb = 0;
+    if (arena) {
+      pa = arena.alloc(d1, ld);
+      arena.load(xa.unit, d1, dx, pa, ld);
+      pb = sym ? pa : arena.alloc(d2, ld);
+      if (!sym) arena.load(xb.unit, d2, dx, pb, ld);
+    }
     forEachTile(d1, d2, tile, sym, (r0, nr, c0, nc) => {
       fb.resize(nr, nc);
-      dotTile(xa.unit, r0, nr, xb.unit, c0, nc, dx, fb.nngp);
+      if (arena) arena.gemmNT(pa + r0 * ld, ld, pb + c0 * ld, ld, nr, nc, ld, fb.nngp, 0, nc, 0);
+      else dotTile(xa.unit, r0, nr, xb.unit, c0, nc, dx, fb.nngp);
       if (x0d) storeTile(fb.nngp, x0d, d2, r0, nr, c0, nc);
       fb.ntk.fill(0, 0, nr * nc);
       fb.var1.set(xVarA.subarray(r0, r0 + nr));

@@ -5,6 +5,7 @@
 import { HypersweepError } from '../../orchestrator/errors.js';
 import type { Gram } from './gram.js';
 import { gemmNT } from './inputs.js';
+import { SimdArena } from './simd.js';
 
 /** The regularised train Gram is not positive definite (raise the jitter, or the points repeat exactly). */
 export class NotPositiveDefiniteError extends HypersweepError {
@@ -19,24 +20,45 @@ const BLOCK = 64;
 /**
  * Lower Cholesky factor of K + ε·diag(K), row-major n×n (only the lower triangle is meaningful).
  * Crout order by 64-row blocks: each block row first subtracts the finished panels with a register-blocked
- * A·Bᵀ, then finishes its triangle entry by entry.
+ * A·Bᵀ (WebAssembly SIMD when available), then finishes its triangle entry by entry.
  */
 export function choleskyJittered(k: Gram, jitter = DEFAULT_JITTER): Float64Array {
   const n = k.rows;
   if (k.cols !== n) throw new RangeError(`cholesky: K is ${k.rows}×${k.cols}, not square`);
+  const ld = n + (n & 1);
+  const arena = n >= 128 ? SimdArena.create(n * ld) : null;
+  if (arena) {
+    const base = arena.alloc(n, ld);
+    arena.load(k.data, n, n, base, ld);
+    factorInPlace(arena.f64, base, ld, n, k.data, jitter, (aOff, bOff, nr, nc, d, oOff) =>
+      arena.gemmNT(aOff, ld, bOff, ld, nr, nc, d, arena.f64, oOff, ld, -1),
+    );
+    const f = arena.f64;
+    if (ld !== n) for (let i = 1; i < n; i++) f.copyWithin(base + i * n, base + i * ld, base + i * ld + n);
+    return f.subarray(base, base + n * n);
+  }
   const a = Float64Array.from(k.data);
-  for (let i = 0; i < n; i++) a[i * n + i] += jitter * k.data[i * n + i];
+  factorInPlace(a, 0, n, n, k.data, jitter, (aOff, bOff, nr, nc, d, oOff) => gemmNT(a, aOff, n, a, bOff, n, nr, nc, d, a, oOff, n, -1));
+  return a;
+}
+
+/** a[base + i*ld + j] holds K; overwritten by L. `update` does out −= A·Bᵀ on panels of a (f64 offsets). */
+function factorInPlace(
+  a: Float64Array, base: number, ld: number, n: number, kd: Float64Array, jitter: number,
+  update: (aOff: number, bOff: number, nr: number, nc: number, d: number, oOff: number) => void,
+): void {
+  for (let i = 0; i < n; i++) a[base + i * ld + i] += jitter * kd[i * n + i];
   for (let i0 = 0; i0 < n; i0 += BLOCK) {
     const ni = Math.min(BLOCK, n - i0);
     for (let j0 = 0; j0 <= i0; j0 += BLOCK) {
       const nj = Math.min(BLOCK, n - j0);
       // A[I, J] −= L[I, 0:j0] · L[J, 0:j0]ᵀ
-      if (j0 > 0) gemmNT(a, i0 * n, n, a, j0 * n, n, ni, nj, j0, a, i0 * n + j0, n, -1);
+      if (j0 > 0) update(base + i0 * ld, base + j0 * ld, ni, j0 === i0 ? ni : nj, j0, base + i0 * ld + j0);
       for (let i = i0; i < i0 + ni; i++) {
-        const ri = i * n;
+        const ri = base + i * ld;
         const jEnd = j0 === i0 ? i + 1 : j0 + nj;
         for (let j = j0; j < jEnd; j++) {
-          const rj = j * n;
+          const rj = base + j * ld;
           let s = a[ri + j];
           for (let q = j0; q < j; q++) s -= a[ri + q] * a[rj + q];
           if (j === i) {
@@ -53,7 +75,6 @@ export function choleskyJittered(k: Gram, jitter = DEFAULT_JITTER): Float64Array
       }
     }
   }
-  return a;
 }
 
 /** Solve (L Lᵀ) X = Y in place for Y (n × k, row-major), L lower row-major n × n. */
