@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { TRIALS_QUEUE, jobProgressSchema } from '../orchestrator/distributed/protocol.js';
 import {
   REDIS_URL, runCmd, countRows, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until,
   wipePrefix, type Proc,
@@ -86,6 +88,11 @@ describe('run --redis with two worker processes', () => {
     const orch = spawnCli(['run', noopSweep(dir, 'cx', [0, 1, 2, 3, 4], 5000), '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
     cleanup.push(() => stop(orch));
     await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
+    // The running trial reports progress through BullMQ (validated wire format).
+    const running = readTrials(db).find((r) => r.status === 'running')!;
+    const queue = new Queue(TRIALS_QUEUE, { connection: { url: REDIS_URL }, prefix });
+    cleanup.push(() => queue.close());
+    await until(async () => jobProgressSchema.safeParse((await queue.getJob(running.id))?.progress).success, 10_000, 'job progress');
     const c = await runCmd(['cancel', 'cx', '--kill', '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/4 waiting trial\(s\) removed.*abort requested for 1 running/);

@@ -5,9 +5,12 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, type SandboxedJob } from 'bullmq';
-import { trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type TrialJobReturn } from '../orchestrator/distributed/protocol.js';
+import {
+  trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
+} from '../orchestrator/distributed/protocol.js';
 import { zodErrorLine } from '../orchestrator/errors.js';
 import { executeTrial } from './execute.js';
+import { trialProgressSchema } from './progress.js';
 import { trialResultSchema } from './result.js';
 
 // A forked child whose parent died (kill -9) must not keep training: its result could never be delivered.
@@ -31,13 +34,24 @@ export default async function processTrial(
   const { trialId, config } = parsed.data;
   if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
 
-  let lastProgress = 0;
-  const onProgress = (p: unknown): void => {
+  // Phase changes go out at once; training steps at most every progressEveryMs, with the loss points since the
+  // last update as a curve chunk.
+  let lastSent = 0;
+  let lastPhase = '';
+  let chunk: Array<[number, number]> = [];
+  const onProgress = (raw: unknown): void => {
+    // runTrial reports {phase, step, steps, loss}; the noop task only {step, steps}.
+    const r = trialProgressSchema.safeParse(raw !== null && typeof raw === 'object' ? { phase: 'run', ...raw } : raw);
+    if (!r.success) return;
+    const p = r.data;
+    if (p.step !== undefined && p.loss !== undefined && Number.isFinite(p.loss)) chunk.push([p.step, p.loss]);
     const now = Date.now();
-    if (now - lastProgress < progressEveryMs) return;
-    lastProgress = now;
-    if (p !== null && typeof p === 'object') void job.updateProgress(p as Record<string, unknown>).catch(() => {});
-    else if (typeof p === 'number') void job.updateProgress(p).catch(() => {});
+    if (p.phase === lastPhase && now - lastSent < progressEveryMs) return;
+    lastSent = now;
+    lastPhase = p.phase;
+    const msg: JobProgress = { v: 1, ...p, curve: chunk };
+    chunk = [];
+    void job.updateProgress(msg).catch(() => {});
   };
 
   let result;

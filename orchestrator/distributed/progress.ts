@@ -1,5 +1,5 @@
 import type { StatusCounts } from '../../schema/store.js';
-import type { Heartbeat } from './protocol.js';
+import { jobProgressSchema, type Heartbeat } from './protocol.js';
 
 export interface ProgressSnapshot {
   sweep: string;
@@ -39,12 +39,14 @@ export function summaryLine(p: ProgressSnapshot): string {
   return parts.join('  ');
 }
 
-function progressText(p: unknown): string {
-  if (p && typeof p === 'object' && 'step' in p && 'steps' in p) {
-    const { step, steps } = p as { step: unknown; steps: unknown };
-    if (typeof step === 'number' && typeof steps === 'number') return ` step ${step}/${steps}`;
-  }
-  return '';
+function progressText(raw: unknown): string {
+  const r = jobProgressSchema.safeParse(raw);
+  if (!r.success) return '';
+  const p = r.data;
+  let s = ` ${p.phase}`;
+  if (p.step !== undefined && p.steps !== undefined) s += ` ${p.step}/${p.steps}`;
+  if (p.loss !== undefined) s += ` loss ${p.loss.toPrecision(3)}`;
+  return s;
 }
 
 /**

@@ -32,6 +32,20 @@ export const trialJobReturnSchema = z.strictObject({
 });
 export type TrialJobReturn = z.infer<typeof trialJobReturnSchema>;
 
+/**
+ * A running trial's progress (BullMQ job progress): runTrial's latest report plus the loss-curve points logged
+ * since the previous update (a chunk, so a reader concatenating chunks gets the whole curve so far).
+ */
+export const jobProgressSchema = z.strictObject({
+  v: z.literal(1),
+  phase: z.string(),
+  step: z.number().int().nonnegative().optional(),
+  steps: z.number().int().nonnegative().optional(),
+  loss: z.number().optional(),
+  curve: z.array(z.tuple([z.number(), z.number()])),
+});
+export type JobProgress = z.infer<typeof jobProgressSchema>;
+
 /** A worker's heartbeat, one field per worker in the `workers` hash. */
 export const heartbeatSchema = z.strictObject({
   v: z.literal(1),
