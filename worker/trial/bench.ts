@@ -1,5 +1,5 @@
 /**
- * `npm run bench:trial [-- --backend wasm]`: wall time of a few representative trials, per phase and per training
+ * `npm run bench:runtrial [-- --backend wasm]`: wall time of a few representative trials, per phase and per training
  * step. Prints numbers; asserts nothing.
  */
 import { runTrial } from '../trial.js';
