@@ -9,6 +9,7 @@ import { cliPath, runCli } from './helpers/cli.js';
 import { runLocal } from '../orchestrator/local/runner.js';
 import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
 import { localBackendNames } from '../orchestrator/local/command.js';
+import { LocalProgress, countsLine } from '../orchestrator/local/progress.js';
 import { backendNames } from '../worker/backend/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-local-'));
@@ -178,6 +179,33 @@ order: small-first
     const c = new Database(db, { readonly: true });
     expect(c.prepare('select count(*) as n from metric_points').get()).toEqual({ n: 4 });
     c.close();
+  });
+
+  it('draws live progress on a TTY (counts, ETA by cost, each runner\'s trial) and plain lines otherwise', () => {
+    const snap = {
+      sweep: 's', total: 10, ranHere: 4, toRun: 10, costDone: 10, costToRun: 100, elapsedMs: 10_000,
+      counts: { queued: 4, running: 2, completed: 3, failed: 1, diverged: 0, cancelled: 0 },
+      slots: [
+        { id: 'local-1', current: { trialId: 'tabc', startedAt: Date.now() - 3000, progress: { phase: 'train', step: 40, steps: 200, loss: 0.5 } } },
+        { id: 'local-2', current: null },
+      ],
+    };
+    const tty = sink();
+    const p = new LocalProgress(tty.out, true, 1000);
+    p.update(snap);
+    p.update(snap);
+    const frames = tty.text().split('\x1b[3F\x1b[J'); // the second frame redraws the 3 lines of the first
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toBe(frames[0]);
+    expect(frames[0]).toMatch(/^s 4\/10 \[#{10}\.{14}\]  completed 3  failed 1  running 2  queued 4  elapsed 10s  ETA 1m30s\n/);
+    expect(frames[0]).toMatch(/\n  local-1: tabc 3s step 40\/200 loss 0\.500\n  local-2: idle\n$/);
+    const plain = sink();
+    const q = new LocalProgress(plain.out, false, 60_000);
+    q.update(snap);
+    q.update(snap); // within everyMs: nothing
+    q.finish(snap); // always printed
+    expect(plain.text().split('\n').filter(Boolean)).toEqual([countsLine(snap), countsLine(snap)]);
+    expect(plain.text()).not.toContain('\x1b');
   });
 
   it('accepts exactly the backends the worker knows', () => {

@@ -1,5 +1,10 @@
 import type { TrialStatus } from '../../schema/tables.js';
-import type { Slot } from './pool.js';
+
+/** What progress shows of a trial runner. */
+export interface SlotView {
+  id: string;
+  current: { trialId: string; startedAt: number; progress: unknown } | null;
+}
 
 export interface LocalSnapshot {
   sweep: string;
@@ -10,8 +15,12 @@ export interface LocalSnapshot {
   ranHere: number;
   /** Trials this run set out to run. */
   toRun: number;
+  /** Estimated cost (trialSizeFlops) of the trials this run finished, and of all it set out to run: the ETA
+   *  extrapolates by cost, since small-first sweeps end with their largest trials. */
+  costDone: number;
+  costToRun: number;
   elapsedMs: number;
-  slots: Slot[];
+  slots: SlotView[];
 }
 
 /** `1h02m`, `3m05s`, `12s`. */
@@ -28,8 +37,10 @@ export function countsLine(p: LocalSnapshot, barWidth = 0): string {
   const c = p.counts;
   const done = c.completed + c.diverged + c.failed + c.cancelled;
   const remaining = p.toRun - p.ranHere;
-  const rate = p.elapsedMs > 0 ? p.ranHere / p.elapsedMs : 0;
-  const eta = remaining <= 0 ? '0s' : rate > 0 ? formatDuration(remaining / rate) : '?';
+  const byCost = p.costDone > 0 && p.costToRun > 0;
+  const rate = byCost ? p.costDone / p.elapsedMs : p.elapsedMs > 0 ? p.ranHere / p.elapsedMs : 0;
+  const left = byCost ? p.costToRun - p.costDone : remaining;
+  const eta = remaining <= 0 ? '0s' : rate > 0 ? formatDuration(left / rate) : '?';
   const filled = barWidth > 0 ? Math.round((barWidth * done) / Math.max(p.total, 1)) : 0;
   const bar = barWidth > 0 ? ` [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]` : '';
   const parts = [`${p.sweep} ${done}/${p.total}${bar}`, `completed ${c.completed}`];

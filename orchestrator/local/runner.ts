@@ -4,7 +4,7 @@ import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, u
 import type { TrialStatus } from '../../schema/tables.js';
 import { trialResultSchema } from '../../worker/result.js';
 import { HypersweepError, zodErrorLine } from '../errors.js';
-import { expandSweep, loadSweep, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
 import { fatalErrorNames, unrecoverableErrorNames, type FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
@@ -102,6 +102,10 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
     .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
   for (const p of queue) status.set(p.trial.id, 'queued');
   const skipped = list.length - queue.length;
+  // Trials' relative sizes, for the ETA (noop: its sleep; others: a FLOP estimate); +1 keeps every trial counted.
+  const cost = new Map(queue.map((p) => [p.trial.id, trialSizeFlops(p.trial.config) + 1]));
+  const costToRun = [...cost.values()].reduce((a, b) => a + b, 0);
+  let costDone = 0;
   const maxTries = 1 + spec.retries;
 
   const mode = opts.mode ?? 'threads';
@@ -115,7 +119,7 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
   const snapshot = (slots: Slot[]): LocalSnapshot => {
     const counts = Object.fromEntries(['queued', 'running', 'completed', 'failed', 'diverged', 'cancelled'].map((s) => [s, 0])) as Record<TrialStatus, number>;
     for (const s of status.values()) counts[s]++;
-    return { sweep: spec.name, total: list.length, counts, ranHere, toRun: queue.length + inFlight.size + ranHere, elapsedMs: Date.now() - t0, slots };
+    return { sweep: spec.name, total: list.length, counts, ranHere, toRun: queue.length + inFlight.size + ranHere, costDone, costToRun, elapsedMs: Date.now() - t0, slots };
   };
 
   if (queue.length === 0) {
@@ -135,6 +139,7 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
 
   const finishTrial = (id: string, s: TrialStatus) => {
     status.set(id, s);
+    costDone += cost.get(id) ?? 0;
     inFlight.delete(id);
     ranHere++;
   };
