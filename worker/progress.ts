@@ -54,6 +54,13 @@ function describe(p: TrialProgress): string {
   return s;
 }
 
+/** How far the trial is, as the bar shows it: training steps done; 0 before training, 1 after it. */
+function overallFraction(p: TrialProgress): number {
+  if (p.steps) return (p.step ?? 0) / p.steps;
+  const at = trialPhases.indexOf(p.phase as TrialPhase);
+  return at > trialPhases.indexOf('train') ? 1 : 0;
+}
+
 /**
  * A reporter writing to `sink` (stderr). On a TTY: one line redrawn with \r at most 10 times a second. Otherwise:
  * a line per phase change and, while training, one per 10 % of the steps or per `plainEveryMs`, whichever is rarer.
@@ -71,12 +78,12 @@ export function createProgressReporter(
   return {
     report(p) {
       const t = now();
-      const fraction = p.steps ? (p.step ?? 0) / p.steps : p.phase === 'done' ? 1 : 0;
+      const fraction = overallFraction(p);
       if (opts.tty) {
         if (p.phase === lastPhase && t - lastDraw < 100 && fraction < 1) return;
         lastPhase = p.phase;
         lastDraw = t;
-        const cols = Math.max(40, opts.columns ?? 80);
+        const cols = Math.max(40, opts.columns || 80); // 0 or undefined: width unknown
         const line = `${progressBar(fraction)} ${describe(p)}`.slice(0, cols - 1);
         sink.write(`\r${line.padEnd(drawn)}`);
         drawn = line.length;
