@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REDIS_URL, runCmd, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
+  REDIS_URL, runCmd, noopSweep, spawnRaw, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
   type Proc,
 } from './queue-helpers.js';
 
@@ -173,5 +174,35 @@ describe('when a worker gets SIGTERM in the middle of a trial', () => {
     const id = /worker (\S+) ready/.exec(other.output())![1];
     expect((await orch.exited).code).toBe(0);
     expect(readTrials(db)).toMatchObject([{ status: 'completed', worker: id }]);
+  });
+});
+
+const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((f) => existsSync(f));
+
+describe('when the Redis server restarts without persistence mid-sweep (a private redis-server)', () => {
+  it.skipIf(!redisServer)('the running orchestrator waits, re-enqueues the lost trials and completes', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'r.db');
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `redis://127.0.0.1:${port}`;
+    const startRedis = async () => {
+      const r = spawnRaw(redisServer!, ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir]);
+      await r.waitFor(/Ready to accept connections/);
+      return r;
+    };
+    let redis = await startRedis();
+    cleanup.push(() => stop(redis));
+    const w = track(spawnCli(['worker', '--redis', url, '--concurrency', '2', '--heartbeat-ms', '200']));
+    await w.waitFor(/ready on/);
+    const orch = track(spawnCli(['run', noopSweep(dir, 'rr', [0, 1, 2, 3, 4, 5], 400), '--redis', url, '--db', db, '--progress-ms', '500']));
+    await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
+    redis.child.kill('SIGKILL');
+    await redis.exited;
+    await orch.waitFor(/Redis unavailable/);
+    redis = await startRedis();
+    const end = await orch.exited;
+    expect(end.code).toBe(0);
+    expect(orch.stdout()).toMatch(/Redis is back/);
+    expectAllCompletedOnce(db, 6);
   });
 });

@@ -38,7 +38,11 @@ export interface Proc {
 }
 
 export function spawnCli(args: string[]): Proc {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnRaw(process.execPath, [cliPath, ...args]);
+}
+
+export function spawnRaw(command: string, args: string[]): Proc {
+  const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let stdout = '';
   let stderr = '';

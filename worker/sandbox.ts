@@ -8,7 +8,7 @@ import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
   trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
 } from '../orchestrator/distributed/protocol.js';
-import { zodErrorLine } from '../orchestrator/errors.js';
+import { HypersweepError, zodErrorLine } from '../orchestrator/errors.js';
 import { executeTrial } from './execute.js';
 import { trialProgressSchema } from './progress.js';
 import { trialResultSchema } from './result.js';
@@ -21,8 +21,15 @@ const backend = process.env.HYPERSWEEP_BACKEND || undefined;
 /** Minimum milliseconds between two progress updates sent to Redis. */
 const progressEveryMs = 250;
 
-/** Errors no retry can fix: fail the job at once (BullMQ checks the class name across the sandbox boundary). */
-const unrecoverableNames = new Set(['MemoryCapError', 'InputError', 'HypersweepError', 'ZodError']);
+/**
+ * Errors no retry can fix fail the job at once (BullMQ checks the class name across the sandbox boundary): user
+ * errors (invalid config, MemoryCapError, …) and validation errors. A backend missing on this machine is
+ * retried: another worker may have it.
+ */
+function isUnrecoverable(e: Error): boolean {
+  if (e.name === 'BackendUnavailableError') return false;
+  return e instanceof HypersweepError || e.name === 'ZodError' || e.name === 'MemoryCapError';
+}
 
 export default async function processTrial(
   job: SandboxedJob<unknown, TrialJobReturn>,
@@ -60,7 +67,7 @@ export default async function processTrial(
   } catch (err) {
     if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
     const e = err instanceof Error ? err : new Error(String(err));
-    if (unrecoverableNames.has(e.name)) throw new UnrecoverableError(`${e.name}: ${e.message}`);
+    if (isUnrecoverable(e)) throw new UnrecoverableError(`${e.name}: ${e.message}`);
     throw e;
   }
   const checked = trialResultSchema.safeParse(result);

@@ -30,6 +30,7 @@ export async function cancelDistributed(opts: CancelOptions): Promise<CancelSumm
   const db = openDb(file, { migrate: true, mustExist: true });
   const conn = createConnection(target.url);
   const queue = new Queue<TrialJobData>(TRIALS_QUEUE, { connection: conn, prefix: target.prefix });
+  queue.on('error', () => {}); // connection errors surface through the calls that fail
   try {
     if (!getSweep(db, opts.sweep)) throw new HypersweepError(`cancel: no sweep named "${opts.sweep}" in ${file}`);
     const open = pendingTrials(db, opts.sweep).filter((t) => t.status === 'queued' || t.status === 'running');

@@ -15,7 +15,8 @@ const workerFlagsSchema = z.object({
   maxStalledCount: intFlag(0),
   heartbeatMs: intFlag(50),
   shutdownTimeoutMs: intFlag(0),
-  backend: z.string().min(1).optional(),
+  // The names of worker/backend's backendNames (not imported here: that module loads tfjs-core).
+  backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu']).optional(),
   threads: z.boolean().optional(),
 });
 

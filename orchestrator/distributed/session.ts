@@ -156,6 +156,7 @@ async function runSession(
 
   const conn: Redis = createConnection(target.url);
   const queue = new Queue<TrialJobData>(TRIALS_QUEUE, { connection: conn, prefix: target.prefix });
+  queue.on('error', () => {}); // connection errors surface through the calls that fail
   const policy: EnqueuePolicy = {
     retries: spec.retries,
     rank: spec.order === 'small-first' ? new Map(trials.map((t, i) => [t.id, i])) : undefined,
@@ -202,17 +203,31 @@ async function runSession(
       sweep: spec.name, counts: finalCounts, finishedHere: finished(finalCounts) - initialFinished,
       elapsedMs: Date.now() - t0, running, workers, progress: new Map(running.map((r) => [r.trialId, r.progress])),
     });
+    let redisDown = '';
     while (!abort.signal.aborted) {
-      const n = (await drainCompleted(ctx)) + (await drainFailed(ctx));
-      const now = Date.now();
-      if (now - lastSync >= 1000) {
-        lastSync = now;
-        running = await syncActive(ctx);
-        workers = await syncHeartbeats(ctx);
-      }
-      if (now - lastReconcile >= (opts.reconcileMs ?? 5000)) {
-        lastReconcile = now;
-        await reconcile();
+      let n = 0;
+      try {
+        n = (await drainCompleted(ctx)) + (await drainFailed(ctx));
+        const now = Date.now();
+        if (now - lastSync >= 1000) {
+          lastSync = now;
+          running = await syncActive(ctx);
+          workers = await syncHeartbeats(ctx);
+        }
+        if (now - lastReconcile >= (opts.reconcileMs ?? 5000)) {
+          lastReconcile = now;
+          await reconcile();
+        }
+        if (redisDown) log('Redis is back; collecting again');
+        redisDown = '';
+      } catch (err) {
+        // Redis went away (restart, network): keep the sweep, wait and retry. Anything else is a bug.
+        if (conn.status === 'ready' && !isRedisError(err)) throw err;
+        const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+        if (msg !== redisDown) log(`Redis unavailable (${msg}); retrying (Ctrl-C stops, the sweep stays resumable)`);
+        redisDown = msg;
+        await sleep(1000, abort.signal);
+        continue;
       }
       finalCounts = sweepCounts(db, spec.name);
       if (finalCounts.queued + finalCounts.running === 0) break;
@@ -249,4 +264,9 @@ async function warnIfEvicting(conn: Redis, log: (line: string) => void): Promise
   } catch {
     // Managed Redis often forbids CONFIG: nothing to check.
   }
+}
+
+function isRedisError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return /ReplyError|MaxRetriesPerRequest|Redis|Connection/i.test(err.name) || /ECONN|Connection is closed|ETIMEDOUT|EPIPE/.test(err.message);
 }
