@@ -9,12 +9,14 @@ import { loadPointsFile } from './points-file.js';
 
 const OptionsSchema = z.object({
   points: z.string().min(1),
-  mode: z.enum(['exact', 'paper-code']).default('exact'),
+  mode: z
+    .enum(['exact', 'paper-code'], { error: (iss) => `expected exact | paper-code, got ${JSON.stringify(iss.input)}` })
+    .default('exact'),
   json: z.boolean().optional(),
 });
 
 export async function runKernelCommand(opts: Record<string, unknown>): Promise<void> {
-  const o = parseOrThrow(OptionsSchema, opts, 'kernel: option');
+  const o = parseOrThrow(OptionsSchema, opts, 'kernel');
   const { points, net } = await loadPointsFile(o.points);
   const t0 = performance.now();
   const { grams, stats } = kernelGrams(points, null, net, o.mode, ALL_KERNELS);
