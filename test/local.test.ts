@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,14 @@ const readTrials = (db: string): Row[] => {
     c.close();
   }
 };
+const hasTfjsNode = () => ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'].some((p) => {
+  try {
+    createRequire(import.meta.url).resolve(p);
+    return true;
+  } catch {
+    return false;
+  }
+});
 const sink = () => {
   let text = '';
   const out = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
@@ -143,6 +152,16 @@ order: small-first
     expect(row!.error).toMatch(/^MemoryCapError: trial needs about \d+ MB/);
     const status = await runCli(['status', 'cap', '--db', db]);
     expect(status.stdout).toMatch(/failed:\n  t[0-9a-f]{20} after 1 attempt\(s\): MemoryCapError/);
+  });
+
+  it.skipIf(hasTfjsNode())('stops with one line when the backend is unavailable, leaving every trial queued', async () => {
+    const sweep = write('tf.yaml', 'name: tf\ntask: sphere\nfixed: {f.width: 16, g.width: 8, train.steps: 5, kernels.probe: 4}\ngrid: {seed: [0, 1, 2]}\n');
+    const db = join(dir, 'tf.db');
+    const r = await runCli(['run', sweep, '--db', db, '--concurrency', '2', '--backend', 'tensorflow']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^hypersweep: backend tensorflow is not available/);
+    expect(readTrials(db).map((t) => t.status)).toEqual(['queued', 'queued', 'queued']);
   });
 
   it('retries failures and crashed runners up to `retries`, then records the failure', async () => {

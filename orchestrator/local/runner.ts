@@ -147,9 +147,9 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
   const retryOrFail = (slot: Slot, p: Pending, name: string, message: string) => {
     const line = `${name}: ${message}`.split('\n')[0]!.slice(0, 2000);
     if (fatalErrorNames.has(name)) {
+      // Every trial would fail the same way: stop; trials in flight (this one included) are re-queued below.
       fatal ??= new HypersweepError(message);
-      inFlight.delete(p.trial.id);
-      status.set(p.trial.id, 'queued');
+      resolveDone();
       return;
     }
     if (!unrecoverableErrorNames.has(name) && p.tries < maxTries && !interrupted) {
