@@ -35,7 +35,7 @@ const bad: [string, () => string[], RegExp][] = [
   ['the library-only dot kernel', () => ['--points', file({ ...base, zKernel: { type: 'dot' } })], /zKernel\.type/],
   ['rbf without gamma', () => ['--points', file({ ...base, zKernel: { type: 'rbf' } })], /zKernel\.gamma/],
   ['an empty point list', () => ['--points', file({ ...base, x: [], z: [] })], /\bx\b.*at least one/],
-  ['an unknown mode', () => ['--points', fixture, '--mode', 'paper'], /mode/],
+  ['an unknown mode', () => ['--points', fixture, '--mode', 'paper'], /mode: expected exact \| paper-code, got "paper"/],
   ['an unreadable file', () => ['--points', join(dir, 'missing.json')], /missing\.json.*cannot read.*ENOENT/],
   ['invalid JSON', () => ['--points', file('{"x": [[1, 0],')], /invalid JSON/],
 ];
