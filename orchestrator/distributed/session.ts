@@ -8,7 +8,7 @@ import { expandSweep, loadSweep, sweepSpecSchema, type ExpandedTrial, type Sweep
 import { drainCompleted, drainFailed, syncActive, syncHeartbeats, type CollectedResult, type CollectorContext } from './collector.js';
 import { enqueueTrials, missingJobs, type EnqueuePolicy } from './enqueue.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
-import { TRIALS_QUEUE, type Heartbeat, type TrialJobData } from './protocol.js';
+import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from './protocol.js';
 import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from './redis.js';
 
 /** Options shared by `run --redis` and `resume`. */
@@ -187,7 +187,7 @@ async function runSession(
     if (retryFinal) {
       const again = pendingTrials(db, spec.name).filter((t) => t.status === 'failed' || t.status === 'cancelled');
       if (again.length > 0) {
-        await ctx.conn.srem(`${target.prefix}:hypersweep:cancel`, ...again.map((t) => t.id));
+        await ctx.conn.srem(keys.cancel(target.prefix), ...again.map((t) => t.id));
         markQueued(db, again.map((t) => t.id));
         log(`resume: retrying ${again.length} failed or cancelled trial(s)`);
       }
