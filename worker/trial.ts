@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseOrThrow } from '../orchestrator/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
-import { trialConfigSchema, type TrialConfig, type TrialConfigInput } from './config.js';
+import { trialConfigSchema, type TrialConfigInput } from './config.js';
 import { empiricalGp, empiricalNtk, kernelAgreement, monteCarloGp, ntkMovement } from './kernels/empirical.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet } from './model/index.js';
@@ -198,7 +198,3 @@ function hypersweepVersion(): string {
   return (version = 'unknown');
 }
 
-/** For callers that validate first (the CLI): the config with defaults, as runTrial will see it. */
-export function resolveConfig(config: unknown): TrialConfig {
-  return parseOrThrow(trialConfigSchema, config, 'trial config');
-}

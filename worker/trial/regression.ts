@@ -4,12 +4,27 @@
  * g's input kernel is the RBF exp(−γ‖z − z'‖²) on the raw (column, row) coordinates: the infinite-feature limit
  * of the network's random Fourier features.
  */
-import { choleskyJittered, choleskySolveInPlace, DEFAULT_JITTER, kernelGrams, type Gram, type KernelMode } from '../kernels/index.js';
+import {
+  choleskyJittered,
+  choleskySolveInPlace,
+  DEFAULT_JITTER,
+  kernelGrams,
+  NotPositiveDefiniteError,
+  type Gram,
+  type KernelMode,
+} from '../kernels/index.js';
 import { splitPoints, type TaskData } from '../tasks/index.js';
 import { pixelMse } from './evaluate.js';
 
 /** The training set of the regression is capped: it is a float64 N×N Cholesky (N³/3 flops, 8N² bytes). */
 export const KERNEL_REGRESSION_MAX_TRAIN = 2000;
+
+/** MSEs of one kernel's predictions; null with `error` when its Gram was not numerically positive definite. */
+export interface RegressionScore {
+  mseAll: number | null;
+  mseHidden: number | null;
+  error?: string;
+}
 
 export interface KernelRegressionMetrics {
   /** Training pixels used (the first ones, whole images, when the training set is larger than the cap). */
@@ -18,8 +33,8 @@ export interface KernelRegressionMetrics {
   mode: KernelMode;
   jitter: number;
   zKernel: string;
-  hyperkernel: { mseAll: number; mseHidden: number | null };
-  gp: { mseAll: number; mseHidden: number | null };
+  hyperkernel: RegressionScore;
+  gp: RegressionScore;
   /** Predicting the training targets' mean everywhere: the bar any useful predictor must clear. */
   meanBaseline: { mseAll: number; mseHidden: number | null };
 }
@@ -38,12 +53,18 @@ export function completionKernelRegression(
   const trainPts = splitPoints(train, 2, 0, nTrain, train.coords);
   const kTrain = kernelGrams(trainPts, null, spec, net.mode, ['gp', 'hyperkernel']).grams;
   const y = Float64Array.from(train.y.subarray(0, nTrain));
-  const alpha = (k: Gram | undefined): Float64Array => {
+  // α = (K + ε·diag K)⁻¹·y once per kernel; a kernel whose Gram is not numerically positive definite gets no score.
+  const alpha = (k: Gram | undefined): Float64Array | string => {
     if (!k) throw new Error('kernel regression: missing train Gram');
-    const l = choleskyJittered(k, DEFAULT_JITTER);
-    const a = Float64Array.from(y);
-    choleskySolveInPlace(l, nTrain, a, 1);
-    return a;
+    try {
+      const l = choleskyJittered(k, DEFAULT_JITTER);
+      const a = Float64Array.from(y);
+      choleskySolveInPlace(l, nTrain, a, 1);
+      return a;
+    } catch (e) {
+      if (e instanceof NotPositiveDefiniteError) return e.message;
+      throw e;
+    }
   };
   const aH = alpha(kTrain.hyperkernel);
   const aG = alpha(kTrain.gp);
@@ -53,9 +74,11 @@ export function completionKernelRegression(
     signal?.throwIfAborted();
     const pts = splitPoints(test, 2, start, chunk, test.coords);
     const cross = kernelGrams(pts, trainPts, spec, net.mode, ['gp', 'hyperkernel']).grams;
-    apply(cross.hyperkernel, aH, predH, start);
-    apply(cross.gp, aG, predG, start);
+    if (typeof aH !== 'string') apply(cross.hyperkernel, aH, predH, start);
+    if (typeof aG !== 'string') apply(cross.gp, aG, predG, start);
   }
+  const score = (a: Float64Array | string, pred: Float64Array): RegressionScore =>
+    typeof a === 'string' ? { mseAll: null, mseHidden: null, error: a } : pixelMse(pred, test.y, test.hidden);
   let mean = 0;
   for (const v of y) mean += v / nTrain;
   return {
@@ -64,8 +87,8 @@ export function completionKernelRegression(
     mode: net.mode,
     jitter: DEFAULT_JITTER,
     zKernel: `rbf(gamma=${net.gamma}) on raw (column, row)`,
-    hyperkernel: pixelMse(predH, test.y, test.hidden),
-    gp: pixelMse(predG, test.y, test.hidden),
+    hyperkernel: score(aH, predH),
+    gp: score(aG, predG),
     meanBaseline: pixelMse(new Float64Array(test.n).fill(mean), test.y, test.hidden),
   };
 }
