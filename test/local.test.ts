@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -104,6 +104,19 @@ order: small-first
     const again = await runCli(['run', sweep, '--db', db]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/all 4 trials already finished/);
+  });
+
+  it('goes distributed when $REDIS_URL is set, unless --local', async () => {
+    const sweep = write('env.yaml', 'name: env\ntask: noop\ngrid: {seed: [0, 1]}\n');
+    const db = join(dir, 'env.db');
+    const env = { REDIS_URL: 'redis://127.0.0.1:1' }; // nothing listens there
+    const dist = await runCli(['run', sweep, '--db', db], { env });
+    expect(dist.code).toBe(2);
+    expect(dist.stderr.trim()).toMatch(/^hypersweep: --redis redis:\/\/127\.0\.0\.1:1: cannot reach Redis/);
+    expect(existsSync(db)).toBe(false);
+    const local = await runCli(['run', sweep, '--db', db, '--local', '--concurrency', '1'], { env });
+    expect(local.code).toBe(0);
+    expect(local.stdout).toMatch(/running 2 on 1 thread;/);
   });
 
   it('keeps finished trials on Ctrl-C and resumes only the rest', async () => {

@@ -53,6 +53,10 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
   if (backend !== undefined && !(localBackendNames as readonly string[]).includes(backend)) {
     throw new HypersweepError(`--backend: unknown backend "${backend}" (use ${localBackendNames.join(', ')})`);
   }
+  // A closed stdout (`run … | head`) must not kill the sweep: keep running and writing results, silently.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const { runLocal } = await import('./runner.js');
   const s = await runLocal({
     sweepPath: file,
