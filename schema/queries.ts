@@ -120,10 +120,13 @@ function describeSelection(sel: Selection): string {
   return `sweep ${sel.sweep}${w.length ? ` where ${w.join(', ')}` : ''}`;
 }
 
-/** Config keys (other than seed) that take more than one value among the selected trials. */
-export function varyingKeys(db: Db, sel: Selection): string[] {
+/** Config keys with their own column (cheap to group by: no JSON parsing). */
+export const columnKeys: readonly string[] = Object.keys(keyColumns);
+
+/** Config keys (other than seed) that take more than one value among the selected trials; `keys` limits the search. */
+export function varyingKeys(db: Db, sel: Selection, keys: readonly string[] = configKeys): string[] {
   const fields: Record<string, SQL<number>> = {};
-  configKeys.forEach((k, i) => (fields[`k${i}`] = sql<number>`count(distinct ${keyExpr(k)})`));
+  keys.forEach((k, i) => (fields[`k${i}`] = sql<number>`count(distinct ${keyExpr(k)})`));
   const row = db
     .select(fields)
     .from(sweepTrials)
@@ -131,7 +134,7 @@ export function varyingKeys(db: Db, sel: Selection): string[] {
     .where(whereOf(sel))
     .get();
   if (!row) return [];
-  return configKeys.filter((k, i) => k !== 'seed' && Number(row[`k${i}`]) > 1);
+  return keys.filter((k, i) => k !== 'seed' && Number(row[`k${i}`]) > 1);
 }
 
 type GroupKey = Record<string, ConfigValue>;
@@ -175,7 +178,7 @@ export interface FitInfo extends Partial<SlopeFit> {
 
 interface SlopeInput {
   key: GroupKey;
-  log: { nLog: number; sumLog: number; sumLog2: number };
+  log: LogSums;
 }
 
 /**
@@ -222,8 +225,16 @@ export interface AgreementOptions extends Selection {
   by?: readonly string[];
 }
 
+/** Per-group sufficient statistics of log(value) over the values > 0 (for slope fits on subsets). */
+export interface LogSums {
+  nLog: number;
+  sumLog: number;
+  sumLog2: number;
+}
+
 export interface AgreementGroup {
   key: GroupKey;
+  log: LogSums;
   n: number;
   distanceMean: number | null;
   distanceSd: number | null;
@@ -296,13 +307,14 @@ export function agreement(db: Db, opts: AgreementOptions): AgreementResult {
   });
   groups.sort(compareKeys(by));
   const fit = slopeOverGroups(by, groups);
-  return { sweep: opts.sweep, phase, kind, mode, by, groups: groups.map(({ log: _log, ...g }) => g), fit };
+  return { sweep: opts.sweep, phase, kind, mode, by, groups, fit };
 }
 
 // ---- movement ------------------------------------------------------------------------------------------
 
 export interface MovementGroup {
   key: GroupKey;
+  log: LogSums;
   n: number;
   movementMean: number | null;
   movementSd: number | null;
@@ -347,7 +359,7 @@ export function movement(db: Db, opts: Selection & { by?: readonly string[] }): 
   });
   groups.sort(compareKeys(by));
   const fit = slopeOverGroups(by, groups);
-  return { sweep: opts.sweep, by, groups: groups.map(({ log: _log, ...g }) => g), fit };
+  return { sweep: opts.sweep, by, groups, fit };
 }
 
 // ---- convergence ---------------------------------------------------------------------------------------

@@ -59,7 +59,20 @@ GROUP BY st.sweep, ${groupCols}`,
 };
 
 /**
- * Create the views, or replace any whose definition changed; returns the names it (re)created. Idempotent and
+ * Covering indexes for the aggregate queries (dashboard, query commands): a sweep's trials are reached through
+ * sweep_trials → trials.id → kernel_metrics, and these let SQLite answer from the index without reading the
+ * wide trial rows (the config JSON). ANALYZE lets the planner prefer them over the primary-key indexes.
+ */
+export const indexDdl: Record<string, string> = {
+  trials_cover_idx:
+    'CREATE INDEX IF NOT EXISTS trials_cover_idx ON trials (id, status, task, f_width, g_width, f_depth, g_depth, lr, seed, train_loss, test_loss)',
+  kernel_metrics_cover_idx:
+    'CREATE INDEX IF NOT EXISTS kernel_metrics_cover_idx ON kernel_metrics (trial_id, phase, kind, mode, rel_frob, alignment, movement)',
+};
+
+/**
+ * Create the views (replacing any whose definition changed) and the covering indexes; returns the names it
+ * (re)created. Idempotent and
  * cheap: safe to call on every open by the writing process. Needs a writable connection.
  */
 export function ensureViews(db: Db): string[] {
@@ -69,13 +82,19 @@ export function ensureViews(db: Db): string[] {
       (r) => [r.name, r.sql],
     ),
   );
+  const indexes = new Set(
+    (sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as Array<{ name: string }>).map((r) => r.name),
+  );
   const stale = Object.entries(viewDdl).filter(([name, ddl]) => existing.get(name) !== ddl);
-  if (stale.length === 0) return [];
+  const missing = Object.entries(indexDdl).filter(([name]) => !indexes.has(name));
+  if (stale.length === 0 && missing.length === 0) return [];
   sqlite.transaction(() => {
     for (const [name, ddl] of stale) {
       sqlite.exec(`DROP VIEW IF EXISTS ${name}`);
       sqlite.exec(ddl);
     }
+    for (const [, ddl] of missing) sqlite.exec(ddl);
+    if (missing.length > 0) sqlite.exec('ANALYZE trials; ANALYZE kernel_metrics; ANALYZE sweep_trials');
   }).immediate();
-  return stale.map(([name]) => name);
+  return [...stale, ...missing].map(([name]) => name);
 }

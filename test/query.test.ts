@@ -308,7 +308,7 @@ describe('query convergence', () => {
 
 describe('SQL views', () => {
   it('agree with the query functions', () => {
-    expect(ensureViews(db).sort()).toEqual(['v_agreement', 'v_convergence', 'v_movement', 'v_trials_flat']);
+    expect(ensureViews(db).sort()).toEqual(['kernel_metrics_cover_idx', 'trials_cover_idx', 'v_agreement', 'v_convergence', 'v_movement', 'v_trials_flat']);
     expect(ensureViews(db)).toEqual([]);
     const q = agreement(db, { sweep: 'A' });
     const rows = db.$client

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
 export default function define(program: Command): Command {
   return program
     .command('dashboard')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('dashboard: not built yet');
+    .description('Serve the results dashboard: sweep status, loss curves, kernel distance vs width, heatmaps, trials')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
+    .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runDashboard } = await import('../../../dashboards/cli.js');
+      await runDashboard(opts);
     });
 }

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
-import { HypersweepError } from '../../errors.js';
 
-// Placeholder: replaced by the real command.
 export default function define(program: Command): Command {
   return program
     .command('report')
-    .description('(not built yet)')
-    .action(() => {
-      throw new HypersweepError('report: not built yet');
+    .description('Write one self-contained HTML report of a sweep (charts and tables, Vega inlined)')
+    .option('--db <file>', 'results database', './hypersweep.db')
+    .option('--sweep <name>', 'sweep name (default: the only sweep in the database)')
+    .requiredOption('--out <file>', 'HTML file to write (atomically)')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runReport } = await import('../../../dashboards/cli.js');
+      runReport(opts);
     });
 }

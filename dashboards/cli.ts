@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { HypersweepError, parseOrThrow } from '../orchestrator/errors.js';
+import { closeDb, openDb, type Db } from '../schema/db.js';
+import { resolveSweep } from '../schema/queries.js';
+import { writeAtomic } from '../schema/queries-cli.js';
+import { ensureViews } from '../schema/views.js';
+import { buildReport } from './report.js';
+import { createDashboardServer, listen } from './server.js';
+
+/** CLI glue for `hypersweep dashboard` and `hypersweep report`. */
+
+/**
+ * Open the database for reading with a large page cache. First, best effort, create the views and covering
+ * indexes the aggregates use (needs write access once; skipped with a note if the file is read-only).
+ */
+export function openForDashboard(file: string): Db {
+  try {
+    const w = openDb(file, { mustExist: true });
+    try {
+      ensureViews(w);
+    } finally {
+      closeDb(w);
+    }
+  } catch (err) {
+    if (err instanceof HypersweepError && /no database there|is a directory|does not exist/.test(err.message)) throw err;
+    process.stderr.write(`hypersweep: note: could not create the query indexes (${err instanceof Error ? err.message : String(err)}); queries will be slower\n`);
+  }
+  const db = openDb(file, { readonly: true });
+  db.$client.pragma('cache_size = -131072'); // 128 MiB
+  db.$client.pragma('mmap_size = 1073741824');
+  return db;
+}
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const dashboardFlags = z.object({ db: z.string().min(1), port: portSchema, host: z.string().min(1) });
+
+export async function runDashboard(raw: Record<string, unknown>): Promise<void> {
+  const o = parseOrThrow(dashboardFlags, raw, 'dashboard');
+  const db = openForDashboard(o.db);
+  const server = createDashboardServer(db);
+  let addr: { host: string; port: number };
+  try {
+    addr = await listen(server, o.port, o.host);
+  } catch (err) {
+    closeDb(db);
+    throw new HypersweepError(`dashboard: cannot listen on ${o.host}:${o.port}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const shown = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  process.stdout.write(`hypersweep dashboard: http://${shown}:${addr.port}/ (database ${o.db}; Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  closeDb(db);
+}
+
+const reportFlags = z.object({ db: z.string().min(1), sweep: z.string().min(1).optional(), out: z.string().min(1) });
+
+export function runReport(raw: Record<string, unknown>): void {
+  const o = parseOrThrow(reportFlags, raw, 'report');
+  const db = openDb(o.db, { readonly: true });
+  let html: string;
+  try {
+    html = buildReport(db, resolveSweep(db, o.sweep));
+  } finally {
+    closeDb(db);
+  }
+  writeAtomic(o.out, html);
+  process.stdout.write(`wrote ${o.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB, self-contained)\n`);
+}

@@ -1,0 +1,221 @@
+/**
+ * Vega-Lite specs of the dashboard's charts, built from the server's JSON. Pure functions, no DOM: the page
+ * (app.ts) and the self-contained report (report.ts) both use them, so they draw the same charts. Each layer has
+ * a `name`, which Vega's SVG renderer writes as a class on the mark group (`<name>_marks`), so marks can be counted.
+ */
+import type { CurveTrial, TrialDetail, WidthChart } from '../data.js';
+import type { FitInfo, HeatmapCell, HeatmapMetric } from '../../schema/queries.js';
+
+export type Spec = Record<string, unknown>;
+
+const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
+const font = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+export const baseConfig = {
+  font,
+  view: { stroke: '#e5e7eb' },
+  axis: { labelColor: '#374151', titleColor: '#111827', gridColor: '#eef0f3', domainColor: '#9ca3af', tickColor: '#9ca3af', titleFontWeight: 600 },
+  legend: { labelColor: '#374151', titleColor: '#111827' },
+  title: { color: '#111827', subtitleColor: '#6b7280', anchor: 'start', fontSize: 13, subtitleFontSize: 11 },
+};
+
+const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '–' : Number(x.toPrecision(digits)).toString());
+
+const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+/** Training loss per logged step for a sample of trials, log-y, coloured by width. */
+export function lossCurvesSpec(curves: readonly CurveTrial[], o: { width?: number; height?: number } = {}): Spec {
+  const fVaries = new Set(curves.map((c) => c.fWidth)).size > 1;
+  const colorField = fVaries || new Set(curves.map((c) => c.gWidth)).size <= 1 ? 'fWidth' : 'gWidth';
+  const values = curves.flatMap((c) =>
+    c.points.filter(([, v]) => v > 0).map(([step, loss]) => ({ trial: c.id, fWidth: c.fWidth, gWidth: c.gWidth, seed: c.seed, step, loss })),
+  );
+  return {
+    $schema: schema,
+    name: 'curves',
+    width: o.width ?? 'container',
+    height: o.height ?? 260,
+    title: { text: 'Training loss', subtitle: `${curves.length} trials (lowest seeds of each width cell), downsampled on the server` },
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.4, opacity: 0.8, interpolate: 'linear' },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
+      color: {
+        field: colorField,
+        type: 'ordinal',
+        scale: { scheme: 'viridis' },
+        title: colorField === 'fWidth' ? 'f.width' : 'g.width',
+      },
+      detail: { field: 'trial' },
+      tooltip: [
+        { field: 'trial' }, { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' },
+        { field: 'seed' }, { field: 'step' }, { field: 'loss', format: '.3e' },
+      ],
+    },
+    config: baseConfig,
+  };
+}
+
+/**
+ * A quantity against width on log-log axes: mean per group with ± sd error bars over seeds, the fitted
+ * power law (when the fit applies) and a width^(−1/2) reference line through the smallest width's mean.
+ */
+export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string; width?: number; height?: number }): Spec {
+  const pts = chart.points;
+  const widths = pts.map((p) => p.width);
+  const lo = Math.min(...widths);
+  const hi = Math.max(...widths);
+  const layers: Spec[] = [
+    {
+      name: 'errorbars',
+      mark: { type: 'rule', strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'width', type: 'quantitative' },
+        y: { field: 'lo', type: 'quantitative' },
+        y2: { field: 'hi' },
+        color: { field: 'series', type: 'nominal' },
+      },
+    },
+    {
+      name: 'means',
+      mark: { type: 'point', filled: true, size: 70, opacity: 1 },
+      encoding: {
+        x: { field: 'width', type: 'quantitative' },
+        y: { field: 'mean', type: 'quantitative' },
+        color: { field: 'series', type: 'nominal', title: 'group', scale: { scheme: 'tableau10' } },
+        tooltip: [
+          { field: 'width', title: chart.axis }, { field: 'series' }, { field: 'n' },
+          { field: 'mean', format: '.4g' }, { field: 'sd', format: '.3g' },
+        ],
+      },
+    },
+  ];
+  let subtitle: string | string[] = chart.note ?? '';
+  if (pts.length > 0 && lo < hi) {
+    // width^(-1/2) reference through the mean at the smallest width (averaged over series there).
+    const first = pts.filter((p) => p.width === lo);
+    const y0 = first.reduce((a, p) => a + p.mean, 0) / first.length;
+    layers.push({
+      name: 'reference',
+      data: { values: [lo, hi].map((w) => ({ width: w, y: y0 * (w / lo) ** -0.5 })) },
+      mark: { type: 'line', strokeDash: [5, 4], color: '#6b7280', strokeWidth: 1.3 },
+      encoding: { x: { field: 'width', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+    });
+    const lines = chart.fits.flatMap(({ series, fit }) => {
+      const ws = pts.filter((p) => series === 'all' || p.series === series).map((p) => p.width);
+      const a = Math.min(...ws);
+      const b = Math.max(...ws);
+      return [a, b].map((w) => ({ width: w, y: Math.exp(fit.intercept as number) * w ** (fit.slope as number), series }));
+    });
+    if (lines.length > 0) {
+      layers.push({
+        name: 'fitlines',
+        data: { values: lines },
+        mark: { type: 'line', strokeWidth: 1.6, opacity: 0.9 },
+        encoding: {
+          x: { field: 'width', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          detail: { field: 'series' },
+          color: { field: 'series', type: 'nominal' },
+        },
+      });
+      const one = (f: FitInfo) => `${fmt(f.slope)} [${fmt(f.slopeLow)}, ${fmt(f.slopeHigh)}]`;
+      subtitle = chart.fits.length === 1
+        ? `slope ${one(chart.fits[0].fit)} (95% CI, OLS on log values, t, N=${chart.fits[0].fit.nPoints}) vs ${chart.fits[0].fit.axis}; dashed: width^−1/2`
+        : [`slope per series vs ${chart.fits[0].fit.axis} (95% CI, OLS on log values, t); dashed: width^−1/2`,
+            ...chunks(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 3).map((c) => c.join('   '))];
+    } else subtitle = `${chart.note ?? 'no fit'}; dashed: width^−1/2`;
+  }
+  return {
+    $schema: schema,
+    name: 'widthchart',
+    width: o.width ?? 'container',
+    height: o.height ?? 260,
+    title: { text: o.title, subtitle },
+    data: { values: pts },
+    encoding: {
+      x: { field: 'width', type: 'quantitative', scale: { type: 'log', base: 2, nice: false }, title: `${chart.axis} (log)`, axis: { tickCount: 6 } },
+      y: { field: 'mean', type: 'quantitative', scale: { type: 'log' }, title: o.yTitle },
+    },
+    layer: layers.map((l) => ({ ...l, encoding: { ...(l.encoding as Spec) } })),
+    config: baseConfig,
+  };
+}
+
+export const metricTitles: Record<HeatmapMetric, string> = {
+  init_distance: 'init NTK distance (exact)',
+  final_distance: 'final NTK distance (exact)',
+  movement: 'NTK movement',
+  final_loss: 'final training loss',
+  test_loss: 'test loss',
+};
+
+/** Mean of a metric per (f.width, g.width) cell. */
+export function heatmapSpec(cells: readonly HeatmapCell[], metric: HeatmapMetric, o: { width?: number; height?: number } = {}): Spec {
+  const values = cells.filter((c) => c.mean !== null).map((c) => ({ ...c, label: fmt(c.mean, 2) }));
+  const positive = values.every((c) => (c.mean as number) > 0);
+  const means = values.map((c) => c.mean as number);
+  const [mn, mx] = [Math.min(...means), Math.max(...means)];
+  const mid = values.length === 0 ? 0 : positive ? Math.sqrt(mn * mx) * Math.pow(mx / mn, 0.2) : mn + 0.7 * (mx - mn);
+  return {
+    $schema: schema,
+    name: 'heatmap',
+    width: o.width ?? 'container',
+    height: o.height ?? 260,
+    title: { text: `${metricTitles[metric]} by width`, subtitle: 'mean over seeds per cell' },
+    data: { values },
+    encoding: {
+      x: { field: 'fWidth', type: 'ordinal', title: 'f.width', sort: 'ascending', axis: { labelAngle: 0 } },
+      y: { field: 'gWidth', type: 'ordinal', title: 'g.width', sort: 'descending' },
+    },
+    layer: [
+      {
+        name: 'cells',
+        mark: { type: 'rect', stroke: '#fff', strokeWidth: 1 },
+        encoding: {
+          color: {
+            field: 'mean', type: 'quantitative', title: metricTitles[metric],
+            scale: { type: positive ? 'log' : 'linear', scheme: 'viridis' },
+            legend: { orient: 'right', gradientLength: 180 },
+          },
+          tooltip: [
+            { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' }, { field: 'n' },
+            { field: 'mean', format: '.4g' }, { field: 'sd', format: '.3g' },
+          ],
+        },
+      },
+      ...(values.length <= 120
+        ? [{
+            name: 'labels',
+            mark: { type: 'text', fontSize: 10 },
+            encoding: {
+              text: { field: 'label' },
+              // Dark text on the light (high) end of viridis, white on the dark end.
+              color: { condition: { test: `datum.mean > ${mid}`, value: '#111827' }, value: '#ffffff' },
+            },
+          }]
+        : []),
+    ],
+    config: baseConfig,
+  };
+}
+
+/** One trial's loss curve. */
+export function trialCurveSpec(t: Pick<TrialDetail, 'id' | 'curve'>, o: { width?: number; height?: number } = {}): Spec {
+  return {
+    $schema: schema,
+    name: 'trialcurve',
+    width: o.width ?? 'container',
+    height: o.height ?? 180,
+    title: { text: `Trial ${t.id}`, subtitle: 'training loss' },
+    data: { values: t.curve.filter(([, v]) => v > 0).map(([step, loss]) => ({ step, loss })) },
+    mark: { type: 'line', point: { size: 18 }, color: '#4f46e5' },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
+      tooltip: [{ field: 'step' }, { field: 'loss', format: '.4e' }],
+    },
+    config: baseConfig,
+  };
+}

@@ -1,0 +1,274 @@
+import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { HypersweepError } from '../orchestrator/errors.js';
+import type { Db } from '../schema/db.js';
+import {
+  agreement, columnKeys, heatmap, movement, slopeOverGroups, varyingKeys,
+  type ConfigValue, type FitInfo, type HeatmapCell, type HeatmapMetric, type LogSums,
+} from '../schema/queries.js';
+import { downsample } from '../schema/queries-stats.js';
+import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials, trialStatuses, type TrialStatus } from '../schema/tables.js';
+
+/**
+ * What the dashboard and the report show, computed on the server from bound-parameter queries: sweep status,
+ * a sample of downsampled loss curves, kernel distance vs width, heatmaps, pages of trials, one trial.
+ */
+
+export interface SweepStatus {
+  name: string;
+  task: string;
+  createdAt: number;
+  counts: Record<TrialStatus, number>;
+  total: number;
+  /** completed + diverged + failed + cancelled: trials that will not run again. */
+  done: number;
+  progress: number;
+  /** Some trial is queued or running. */
+  active: boolean;
+}
+
+export function sweepList(db: Db): SweepStatus[] {
+  const list = db.select({ name: sweeps.name, task: sweeps.task, createdAt: sweeps.createdAt }).from(sweeps).orderBy(asc(sweeps.createdAt), asc(sweeps.name)).all();
+  const rows = db
+    .select({ sweep: sweepTrials.sweep, status: trials.status, n: count() })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .groupBy(sweepTrials.sweep, trials.status)
+    .all();
+  return list.map((s) => {
+    const counts = Object.fromEntries(trialStatuses.map((st) => [st, 0])) as Record<TrialStatus, number>;
+    for (const r of rows) if (r.sweep === s.name) counts[r.status] = r.n;
+    const total = trialStatuses.reduce((a, st) => a + counts[st], 0);
+    const done = counts.completed + counts.diverged + counts.failed + counts.cancelled;
+    return {
+      name: s.name, task: s.task, createdAt: s.createdAt.getTime(), counts, total, done,
+      progress: total === 0 ? 0 : done / total, active: counts.queued + counts.running > 0,
+    };
+  });
+}
+
+export function sweepExists(db: Db, name: string): boolean {
+  return db.select({ name: sweeps.name }).from(sweeps).where(eq(sweeps.name, name)).get() !== undefined;
+}
+
+const finished = inArray(trials.status, ['completed', 'diverged']);
+
+export interface CurveTrial {
+  id: string;
+  fWidth: number;
+  gWidth: number;
+  seed: number;
+  status: string;
+  points: Array<[number, number]>;
+}
+
+/**
+ * Loss curves of up to `limit` finished trials, spread over the (f.width, g.width) cells (lowest seeds first),
+ * each downsampled to at most `points` points (LTTB).
+ */
+export function lossCurves(db: Db, sweep: string, o: { limit: number; points: number }): { trials: CurveTrial[]; finished: number } {
+  const cells = db
+    .select({ fWidth: trials.fWidth, gWidth: trials.gWidth, n: count() })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), finished))
+    .groupBy(trials.fWidth, trials.gWidth)
+    .all();
+  const total = cells.reduce((a, c) => a + c.n, 0);
+  if (cells.length === 0) return { trials: [], finished: 0 };
+  const perCell = Math.max(1, Math.floor(o.limit / cells.length));
+  const rn = sql<number>`row_number() over (partition by ${trials.fWidth}, ${trials.gWidth} order by ${trials.seed}, ${trials.id})`.as('rn');
+  const ranked = db
+    .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, seed: trials.seed, status: trials.status, rn })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), finished))
+    .as('ranked');
+  const chosen = db
+    .select()
+    .from(ranked)
+    .where(sql`${ranked.rn} <= ${perCell}`)
+    .orderBy(sql`${ranked.rn}`, ranked.fWidth, ranked.gWidth)
+    .limit(o.limit)
+    .all();
+  const byId = new Map<string, CurveTrial>(chosen.map((c) => [c.id, { id: c.id, fWidth: c.fWidth, gWidth: c.gWidth, seed: c.seed, status: c.status, points: [] }]));
+  const raw = new Map<string, Array<[number, number]>>();
+  if (chosen.length > 0) {
+    const pts = db
+      .select({ trialId: metricPoints.trialId, step: metricPoints.step, value: metricPoints.value })
+      .from(metricPoints)
+      .where(and(inArray(metricPoints.trialId, [...byId.keys()]), eq(metricPoints.series, 'train_loss')))
+      .orderBy(metricPoints.trialId, metricPoints.step)
+      .all();
+    for (const p of pts) {
+      let a = raw.get(p.trialId);
+      if (!a) raw.set(p.trialId, (a = []));
+      a.push([p.step, p.value]);
+    }
+  }
+  for (const [id, t] of byId) t.points = downsample(raw.get(id) ?? [], o.points);
+  const list = [...byId.values()].sort((a, b) => a.fWidth - b.fWidth || a.gWidth - b.gWidth || a.seed - b.seed);
+  return { trials: list, finished: total };
+}
+
+export interface WidthPoint {
+  /** The plotted width (the fit's axis, else f.width or g.width). */
+  width: number;
+  series: string;
+  n: number;
+  mean: number;
+  sd: number | null;
+  /** Error bar ends (mean ± sd, the lower end kept positive for the log axis). */
+  lo: number;
+  hi: number;
+}
+
+export interface SeriesFit {
+  series: string;
+  fit: FitInfo;
+}
+
+export interface WidthChart {
+  axis: string;
+  by: string[];
+  points: WidthPoint[];
+  /** One fit over all groups when it applies; else one per series (other keys fixed) where it applies. */
+  fits: SeriesFit[];
+  note: string | null;
+}
+
+type ChartGroup = { key: Record<string, ConfigValue>; log: LogSums; n: number; mean: number | null; sd: number | null };
+
+function toWidthChart(by: string[], groups: ChartGroup[], fit: FitInfo): WidthChart {
+  const varying = by.filter((k) => new Set(groups.map((g) => JSON.stringify(g.key[k]))).size > 1);
+  const together = fit.axis !== null && fit.axis.startsWith('f.width') && varying.includes('g.width');
+  const axisKey = varying.includes('f.width') ? 'f.width' : varying.includes('g.width') ? 'g.width' : 'f.width';
+  const rest = varying.filter((k) => k !== axisKey && !(together && k === 'g.width'));
+  const seriesOf = (g: ChartGroup) => (rest.length ? rest.map((k) => `${k}=${String(g.key[k])}`).join(' ') : 'all');
+  const points = groups
+    .filter((g) => g.mean !== null && g.mean > 0)
+    .map((g) => {
+      const mean = g.mean as number;
+      const sd = g.sd;
+      return {
+        width: Number(g.key[axisKey]), series: seriesOf(g), n: g.n, mean, sd,
+        lo: sd === null ? mean : Math.max(mean - sd, mean / 10),
+        hi: sd === null ? mean : mean + sd,
+      };
+    });
+  let fits: SeriesFit[] = [];
+  if (fit.axis !== null) fits = [{ series: 'all', fit }];
+  else if (rest.length > 0) {
+    // Each series fixes every other key: fit along the width within it.
+    const series = [...new Set(groups.map(seriesOf))];
+    fits = series
+      .map((s) => ({ series: s, fit: slopeOverGroups(by, groups.filter((g) => seriesOf(g) === s)) }))
+      .filter((f) => f.fit.axis !== null);
+  }
+  return { axis: fit.axis ?? axisKey, by, points, fits, note: fits.length ? null : fit.note };
+}
+
+const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', by: [], points: [], fits: [], note });
+
+/** Kernel distance per width group (grouping by the config columns that vary), with the log-log slope. */
+export function distanceChart(db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' }): WidthChart {
+  const by = varyingKeys(db, { sweep }, columnKeys);
+  try {
+    const r = agreement(db, { sweep, by, ...o });
+    return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })), r.fit);
+  } catch (err) {
+    if (err instanceof HypersweepError) return emptyChart(err.message);
+    throw err;
+  }
+}
+
+/** NTK movement per width group, with the log-log slope. */
+export function movementChart(db: Db, sweep: string): WidthChart {
+  const by = varyingKeys(db, { sweep }, columnKeys);
+  try {
+    const r = movement(db, { sweep, by });
+    return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })), r.fit);
+  } catch (err) {
+    if (err instanceof HypersweepError) return emptyChart(err.message);
+    throw err;
+  }
+}
+
+export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric): { metric: HeatmapMetric; cells: HeatmapCell[] } {
+  return { metric, cells: heatmap(db, { sweep }, metric).filter((c) => c.n > 0) };
+}
+
+export interface TrialRow {
+  id: string;
+  status: string;
+  fWidth: number;
+  gWidth: number;
+  fDepth: number;
+  gDepth: number;
+  seed: number;
+  lr: number;
+  trainLoss: number | null;
+  testLoss: number | null;
+}
+
+/** One page of a sweep's trials (in the order they were added), optionally of one status. */
+export function trialsPage(db: Db, sweep: string, o: { offset: number; limit: number; status?: TrialStatus }): { total: number; rows: TrialRow[] } {
+  const where = and(eq(sweepTrials.sweep, sweep), o.status ? eq(trials.status, o.status) : undefined);
+  const total = o.status
+    ? db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0
+    : db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
+  const rows = db
+    .select({
+      id: trials.id, status: trials.status, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth,
+      gDepth: trials.gDepth, seed: trials.seed, lr: trials.lr, trainLoss: trials.trainLoss, testLoss: trials.testLoss,
+    })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(where)
+    .orderBy(asc(sql`${sweepTrials}.rowid`))
+    .limit(o.limit)
+    .offset(o.offset)
+    .all();
+  return { total, rows };
+}
+
+export interface TrialDetail {
+  id: string;
+  status: string;
+  sweeps: string[];
+  config: unknown;
+  metrics: unknown;
+  backend: string | null;
+  worker: string | null;
+  host: string | null;
+  attempts: number;
+  error: string | null;
+  timings: unknown;
+  versions: unknown;
+  kernel: Array<{ phase: string; kind: string; mode: string; relFrob: number; alignment: number | null; movement: number | null }>;
+  curve: Array<[number, number]>;
+  curvePoints: number;
+}
+
+export function trialDetail(db: Db, id: string, points: number): TrialDetail | undefined {
+  const t = db.select().from(trials).where(eq(trials.id, id)).get();
+  if (!t) return undefined;
+  const member = db.select({ sweep: sweepTrials.sweep }).from(sweepTrials).where(eq(sweepTrials.trialId, id)).all();
+  const kernel = db
+    .select({ phase: kernelMetrics.phase, kind: kernelMetrics.kind, mode: kernelMetrics.mode, relFrob: kernelMetrics.relFrob, alignment: kernelMetrics.alignment, movement: kernelMetrics.movement })
+    .from(kernelMetrics)
+    .where(eq(kernelMetrics.trialId, id))
+    .orderBy(desc(kernelMetrics.phase), kernelMetrics.kind, kernelMetrics.mode)
+    .all();
+  const curve = db
+    .select({ step: metricPoints.step, value: metricPoints.value })
+    .from(metricPoints)
+    .where(and(eq(metricPoints.trialId, id), eq(metricPoints.series, 'train_loss')))
+    .orderBy(metricPoints.step)
+    .all()
+    .map((p): [number, number] => [p.step, p.value]);
+  return {
+    id: t.id, status: t.status, sweeps: member.map((m) => m.sweep), config: t.config, metrics: t.metrics, backend: t.backend,
+    worker: t.worker, host: t.host, attempts: t.attempts, error: t.error, timings: t.timings, versions: t.versions,
+    kernel, curve: downsample(curve, points), curvePoints: curve.length,
+  };
+}

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import type { Db } from '../schema/db.js';
+import { agreement, convergence, movement, columnKeys, varyingKeys, type FitInfo } from '../schema/queries.js';
+import { agreementTable, convergenceTable, fitLine, movementTable, type Tabular } from '../schema/queries-format.js';
+import { HypersweepError } from '../orchestrator/errors.js';
+import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
+import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
+import { assets } from './server.js';
+
+/**
+ * `hypersweep report`: one self-contained HTML file with the dashboard's charts and the query tables. The Vega
+ * libraries, the chart specs and their data are inlined; the file makes no request when opened.
+ */
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Inline a script: a `</script` inside would end the element early. */
+const inlineScript = (js: string) => `<script>${js.replace(/<\/script/gi, '<\\/script')}</script>`;
+/** JSON inside a <script type="application/json">: escape '<' so no tag can start. */
+const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
+  return String(v);
+}
+
+function htmlTable(t: Tabular): string {
+  const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const rows = t.rows.map((r) => `<tr>${t.columns.map((c) => `<td>${escapeHtml(cell(r[c]))}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Run a query section; a sweep without such data yet gets a sentence instead of a table. */
+function section(title: string, fn: () => { table: Tabular; fit?: { what: string; fit: FitInfo } }): string {
+  try {
+    const { table, fit } = fn();
+    return `<h3>${escapeHtml(title)}</h3>${htmlTable(table)}${fit ? `<p class="fit">${escapeHtml(fitLine(fit.what, fit.fit))}</p>` : ''}`;
+  } catch (err) {
+    if (!(err instanceof HypersweepError)) throw err;
+    return `<h3>${escapeHtml(title)}</h3><p class="muted">${escapeHtml(err.message)}</p>`;
+  }
+}
+
+export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {}): string {
+  const status = sweepList(db).find((s) => s.name === sweep);
+  if (!status) throw new HypersweepError(`--sweep ${sweep}: no such sweep`);
+  const by = varyingKeys(db, { sweep }, columnKeys);
+  const charts: Array<{ id: string; spec: Spec }> = [
+    { id: 'curves', spec: lossCurvesSpec(lossCurves(db, sweep, { limit: 40, points: 60 }).trials) },
+    { id: 'distance', spec: widthSpec(distanceChart(db, sweep, { phase: 'init', kind: 'ntk', mode: 'exact' }), { title: 'init NTK distance vs width (exact)', yTitle: 'relative Frobenius distance (log)' }) },
+    { id: 'final-distance', spec: widthSpec(distanceChart(db, sweep, { phase: 'final', kind: 'ntk', mode: 'exact' }), { title: 'final NTK distance vs width (exact)', yTitle: 'relative Frobenius distance (log)' }) },
+    { id: 'movement', spec: widthSpec(movementChart(db, sweep), { title: 'NTK movement vs width', yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log)' }) },
+    { id: 'heat-init', spec: heatmapSpec(heatmapData(db, sweep, 'init_distance').cells, 'init_distance') },
+    { id: 'heat-movement', spec: heatmapSpec(heatmapData(db, sweep, 'movement').cells, 'movement') },
+    { id: 'heat-loss', spec: heatmapSpec(heatmapData(db, sweep, 'final_loss').cells, 'final_loss') },
+  ];
+  const failed = trialsPage(db, sweep, { offset: 0, limit: 20, status: 'failed' });
+  const firstDone = trialsPage(db, sweep, { offset: 0, limit: 1, status: 'completed' }).rows[0];
+  if (firstDone) {
+    const d = trialDetail(db, firstDone.id, 200);
+    if (d && d.curve.length) charts.push({ id: 'example', spec: trialCurveSpec(d) });
+  }
+  const tables = [
+    section('Kernel agreement (init, NTK, exact)', () => {
+      const r = agreement(db, { sweep, by, phase: 'init', kind: 'ntk', mode: 'exact' });
+      return { table: agreementTable(r), fit: { what: 'distance', fit: r.fit } };
+    }),
+    section('Kernel agreement (final, NTK, exact)', () => {
+      const r = agreement(db, { sweep, by, phase: 'final', kind: 'ntk', mode: 'exact' });
+      return { table: agreementTable(r), fit: { what: 'distance', fit: r.fit } };
+    }),
+    section('NTK movement', () => {
+      const r = movement(db, { sweep, by });
+      return { table: movementTable(r), fit: { what: 'movement', fit: r.fit } };
+    }),
+    section('Convergence (eps = 1e-3)', () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
+  ];
+  const vendor = ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-embed.min.js'].map((p) => readFileSync(assets[p].file, 'utf8'));
+  const counts = Object.entries(status.counts).map(([k, v]) => `<td>${v}</td>`).join('');
+  const countHead = Object.keys(status.counts).map((k) => `<th>${k}</th>`).join('');
+  const failedList = failed.rows.length
+    ? `<h3>Failed trials (first ${failed.rows.length} of ${failed.total})</h3><ul>${failed.rows.map((r) => `<li><code>${r.id}</code> f.width=${r.fWidth} g.width=${r.gWidth} seed=${r.seed}</li>`).join('')}</ul>`
+    : '';
+  const when = (o.generatedAt ?? new Date()).toISOString();
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hypersweep report: ${escapeHtml(sweep)}</title>
+<style>
+  body { margin: 0; background: #f6f7f9; color: #111827; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+  header { padding: 16px 28px; background: #111827; color: #fff; } header h1 { margin: 0; font-size: 19px; } header p { margin: 4px 0 0; color: #9ca3af; font-size: 13px; }
+  main { max-width: 1400px; margin: 0 auto; padding: 18px 28px 40px; }
+  .grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 18px; }
+  .card { background: #fff; border: 1px solid #e5e7eb; border-radius: 10px; padding: 14px 16px; }
+  .chart { width: 100%; min-height: 300px; } .chart .vega-embed { width: 100%; }
+  table { border-collapse: collapse; margin: 6px 0 4px; background: #fff; }
+  th, td { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: right; white-space: nowrap; }
+  th { font-size: 11px; text-transform: uppercase; color: #6b7280; letter-spacing: .04em; }
+  h2 { font-size: 16px; margin: 26px 0 10px; } h3 { font-size: 14px; margin: 18px 0 4px; }
+  .fit { font-size: 12.5px; color: #374151; margin: 2px 0 10px; } .muted { color: #6b7280; }
+  @media (max-width: 1000px) { .grid { grid-template-columns: 1fr; } }
+</style>
+</head>
+<body>
+<header><h1>hypersweep report: ${escapeHtml(sweep)}</h1><p>task ${escapeHtml(status.task)} · ${status.total} trials · generated ${when}</p></header>
+<main>
+<h2>Status</h2>
+<table><thead><tr>${countHead}<th>progress</th></tr></thead><tbody><tr>${counts}<td>${(100 * status.progress).toFixed(1)}%</td></tr></tbody></table>
+<h2>Charts</h2>
+<div class="grid">
+${charts.map((c) => `<section class="card"><div id="chart-${c.id}" class="chart" data-chart="${c.id}"></div></section>`).join('\n')}
+</div>
+<h2>Tables</h2>
+<p class="muted">Grouped by ${by.length ? escapeHtml(by.join(', ')) : 'nothing (one group)'}; mean ± sd over seeds. Slopes: ${escapeHtml('OLS of log(value) on log(width) over every trial, 95% interval = slope ± t(0.975, N−2)·SE')}.</p>
+${tables.join('\n')}
+${failedList}
+</main>
+<script type="application/json" id="chart-specs">${inlineJson(charts)}</script>
+${vendor.map(inlineScript).join('\n')}
+${inlineScript(`
+(function () {
+  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
+  var pending = charts.map(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false }).then(function () { el.dataset.rendered = 'true'; });
+  });
+  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
+})();`)}
+</body>
+</html>
+`;
+}

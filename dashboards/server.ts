@@ -1,0 +1,178 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { zodErrorLine } from '../orchestrator/errors.js';
+import type { Db } from '../schema/db.js';
+import { heatmapMetrics, kinds, modes, phases } from '../schema/queries.js';
+import { trialStatuses } from '../schema/tables.js';
+import { distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
+
+/**
+ * The dashboard's HTTP server (node:http). Static page + chart libraries from node_modules + a JSON API that
+ * aggregates on the server. Query parameters are validated with zod (400 with a JSON message); unknown routes
+ * are 404. API answers are cached until the database changes (PRAGMA data_version), recomputed at most once
+ * per `minRefreshMs` while a sweep is writing.
+ */
+
+export interface DashboardOptions {
+  /** Milliseconds a cached API answer is kept after the database changed. @defaultValue 1000 */
+  minRefreshMs?: number;
+}
+
+/** The repository root (has package.json and node_modules), from this file in source or in dist/. */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'node_modules'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('dashboard: cannot find the package root (package.json beside node_modules)');
+}
+
+export const root = findRoot();
+
+/** Browser files: index.html from the source tree, app.js/charts.js compiled to dist/. */
+export const assets: Record<string, { file: string; type: string }> = {
+  '/': { file: join(root, 'dashboards', 'client', 'index.html'), type: 'text/html; charset=utf-8' },
+  '/app.js': { file: join(root, 'dist', 'dashboards', 'client', 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/charts.js': { file: join(root, 'dist', 'dashboards', 'client', 'charts.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/vega.min.js': { file: join(root, 'node_modules', 'vega', 'build', 'vega.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/vega-lite.min.js': { file: join(root, 'node_modules', 'vega-lite', 'build', 'vega-lite.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/vega-embed.min.js': { file: join(root, 'node_modules', 'vega-embed', 'build', 'vega-embed.min.js'), type: 'text/javascript; charset=utf-8' },
+};
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
+const params = {
+  none: z.strictObject({}),
+  curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
+  agreement: z.strictObject({ phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact') }),
+  heatmap: z.strictObject({ metric: z.enum(heatmapMetrics).default('init_distance') }),
+  trials: z.strictObject({ offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional() }),
+  trial: z.strictObject({ points: int(3, 5000, 200) }),
+};
+
+function parse<T>(schema: z.ZodType<T>, query: URLSearchParams, where: string): T {
+  const obj: Record<string, string> = {};
+  for (const [k, v] of query) {
+    if (k in obj) throw new HttpError(400, `${where}: ${k}: given more than once`);
+    obj[k] = v;
+  }
+  const r = schema.safeParse(obj);
+  if (!r.success) throw new HttpError(400, zodErrorLine(where, r.error));
+  return r.data;
+}
+
+type Handler = (db: Db, m: string[], q: URLSearchParams) => unknown;
+
+function needSweep(db: Db, name: string): string {
+  if (!sweepExists(db, name)) throw new HttpError(404, `no sweep named '${name}'`);
+  return name;
+}
+
+/** API routes: pattern → handler (path segments are URI-decoded before matching). */
+const routes: Array<[RegExp, Handler]> = [
+  [/^\/api\/sweeps$/, (db, _m, q) => (parse(params.none, q, 'sweeps'), sweepList(db))],
+  [/^\/api\/sweeps\/([^/]+)\/curves$/, (db, m, q) => lossCurves(db, needSweep(db, m[1]), parse(params.curves, q, 'curves'))],
+  [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'))],
+  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1])))],
+  [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric)],
+  [/^\/api\/sweeps\/([^/]+)\/trials$/, (db, m, q) => trialsPage(db, needSweep(db, m[1]), parse(params.trials, q, 'trials'))],
+  [
+    /^\/api\/trials\/([^/]+)$/,
+    (db, m, q) => {
+      const t = trialDetail(db, m[1], parse(params.trial, q, 'trial').points);
+      if (!t) throw new HttpError(404, `no trial '${m[1]}'`);
+      return t;
+    },
+  ],
+];
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+
+export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Server {
+  const minRefreshMs = opts.minRefreshMs ?? 1000;
+  const cache = new Map<string, string>();
+  let version = -1;
+  let versionAt = 0;
+  const dataVersion = () => Number(db.$client.pragma('data_version', { simple: true }));
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const asset = assets[path];
+    if (asset) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `${req.method} not allowed` });
+      if (!existsSync(asset.file)) return sendJson(res, 500, { error: `${path}: ${asset.file} is missing (run npm run build)` });
+      return send(res, 200, asset.type, readFileSync(asset.file));
+    }
+    if (!path.startsWith('/api/')) return sendJson(res, 404, { error: `no route ${path}` });
+    let segs: string;
+    try {
+      segs = path.split('/').map((s) => decodeURIComponent(s)).join('/');
+    } catch {
+      return sendJson(res, 400, { error: `bad URL encoding in ${path}` });
+    }
+    for (const [re, handler] of routes) {
+      const m = re.exec(path);
+      if (!m) continue;
+      if (req.method !== 'GET') return sendJson(res, 405, { error: `${req.method} not allowed` });
+      const args = m.map((s) => decodeURIComponent(s));
+      const key = `${segs}?${[...url.searchParams].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
+      const now = Date.now();
+      const v = dataVersion();
+      if (v !== version && now - versionAt >= minRefreshMs) {
+        cache.clear();
+        version = v;
+        versionAt = now;
+      }
+      let body = cache.get(key);
+      if (body === undefined) {
+        body = JSON.stringify(handler(db, args, url.searchParams));
+        cache.set(key, body);
+      }
+      return send(res, 200, 'application/json; charset=utf-8', body);
+    }
+    return sendJson(res, 404, { error: `no route ${path}` });
+  }
+
+  return createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
+      console.error(err);
+      sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+}
+
+/** Listen and resolve with the bound address (port 0 picks a free port). */
+export function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const a = server.address();
+      if (a === null || typeof a === 'string') return reject(new Error('dashboard: no address'));
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}
