@@ -13,8 +13,10 @@ export function wrapDegrees(a: number): number {
 }
 
 /**
- * The class of a rotation angle a2: floor(wrap(a2) / 30), so 350° and −10° are bin 11 and 360° is bin 0.
- * (The official code bins without reducing mod 360, so angles near a full turn land outside 0..11.)
+ * The class of a rotation angle a2: floor(wrap(a2) / 30), twelve equal bins [30c°, 30c° + 30°); 350°, 359.9° and
+ * −10° are class 11, 0° and 360° class 0. (The official code, rotations_experiment/datasets.py, labels a2 with the
+ * nearest of 0°, 30°, …, 330° and never wraps, so a2 ∈ [345°, 360°) gets 330° instead of 0° ≡ 360°: its class 11
+ * spans 45° and its class 0 only 15°.)
  */
 export function rotationBin(a2: number): number {
   if (!Number.isFinite(a2)) throw new RangeError(`rotationBin: angle ${a2} is not finite`);
