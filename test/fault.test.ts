@@ -42,7 +42,7 @@ describe('when a worker process is killed with SIGKILL in the middle of a trial'
     const prefix = uniquePrefix('kill9');
     cleanup.push(() => wipePrefix(prefix));
     const victim = track(await startWorker(prefix, fastStall));
-    const orch = orchestrator(noopSweep(dir, 'k9', [0, 1, 2, 3, 4], 1200), db, prefix);
+    const orch = orchestrator(noopSweep(dir, 'k9', [0, 1, 2, 3], 1000), db, prefix);
     await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
     const victimId = /worker (\S+) ready/.exec(victim.output())![1];
     const killed = readTrials(db).find((r) => r.status === 'running')!;
@@ -53,7 +53,7 @@ describe('when a worker process is killed with SIGKILL in the middle of a trial'
     const survivorId = /worker (\S+) ready/.exec(survivor.output())![1];
     const end = await orch.exited;
     expect(end.code).toBe(0);
-    expectAllCompletedOnce(db, 5);
+    expectAllCompletedOnce(db, 4);
     // The trial that was running on the killed worker was finished by the survivor.
     expect(readTrials(db).find((r) => r.id === killed.id)!.worker).toBe(survivorId);
   });
@@ -68,7 +68,7 @@ describe('when BullMQ fails a trial for stalling more than maxStalledCount times
     // maxStalledCount 0: the first lost lock already fails the job, as a second crash would with the default 1.
     const flags = [...fastStall, '--max-stalled-count', '0'];
     const victim = track(await startWorker(prefix, flags));
-    const orch = orchestrator(noopSweep(dir, 'st', [0, 1, 2], 1200), db, prefix);
+    const orch = orchestrator(noopSweep(dir, 'st', [0, 1, 2], 1000), db, prefix);
     await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -163,7 +163,7 @@ describe('when a worker gets SIGTERM in the middle of a trial', () => {
     const prefix = uniquePrefix('deadline');
     cleanup.push(() => wipePrefix(prefix));
     const w = track(await startWorker(prefix, [...fastStall, '--shutdown-timeout-ms', '200']));
-    const orch = orchestrator(noopSweep(dir, 'dl', [0], 2500), db, prefix);
+    const orch = orchestrator(noopSweep(dir, 'dl', [0], 1500), db, prefix);
     await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
     const t0 = Date.now();
     w.child.kill('SIGTERM');
