@@ -83,7 +83,7 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       encoding: {
         x: { field: 'width', type: 'quantitative' },
         y: { field: 'mean', type: 'quantitative' },
-        color: { field: 'series', type: 'nominal', title: 'group', scale: { scheme: 'tableau10' } },
+        color: { field: 'series', type: 'nominal', title: 'group', scale: { scheme: 'tableau10', domain: [...new Set(pts.map((p) => p.series))] } },
         tooltip: [
           { field: 'width', title: chart.axis }, { field: 'series' }, { field: 'n' },
           { field: 'mean', format: '.4g' }, { field: 'sd', format: '.3g' },
@@ -210,12 +210,15 @@ export function trialCurveSpec(t: Pick<TrialDetail, 'id' | 'curve'>, o: { width?
     height: o.height ?? 180,
     title: { text: `Trial ${t.id}`, subtitle: 'training loss' },
     data: { values: t.curve.filter(([, v]) => v > 0).map(([step, loss]) => ({ step, loss })) },
-    mark: { type: 'line', point: { size: 18 }, color: '#4f46e5' },
     encoding: {
       x: { field: 'step', type: 'quantitative' },
       y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
       tooltip: [{ field: 'step' }, { field: 'loss', format: '.4e' }],
     },
+    layer: [
+      { name: 'trialline', mark: { type: 'line', color: '#4f46e5' } },
+      { name: 'trialpoints', mark: { type: 'point', filled: true, size: 18, color: '#4f46e5' } },
+    ],
     config: baseConfig,
   };
 }

@@ -1,0 +1,81 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
+import { closeDb, openDb } from '../schema/db.js';
+import { repoRoot, runCli } from './helpers/cli.js';
+
+let dir: string;
+let file: string;
+let seeded: SeededTrial[];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hs-report-'));
+  file = join(dir, 'r.db');
+  const db = openDb(file);
+  seeded = seedSweep(db, { sweep: 'rep', fWidths: [16, 64, 256], gWidths: [8, 32], seeds: 3, statusOf: (i) => (i === 4 ? 'failed' : 'completed') });
+  closeDb(db);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hypersweep report', () => {
+  it('writes one self-contained HTML file with the charts, their data and the tables', async () => {
+    const out = join(dir, 'report.html');
+    const r = await runCli(['report', '--db', file, '--sweep', 'rep', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    // No external references: no src/href to http(s), no <link>, no <script src>.
+    expect(html).not.toMatch(/\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/<link\b/i);
+    expect(html).not.toMatch(/<script[^>]*\bsrc\s*=/i);
+    expect(html).not.toMatch(/@import|url\(\s*["']?https?:/i);
+    // The libraries and the charts' data are inside.
+    expect(html).toContain('vegaEmbed');
+    const specs = JSON.parse(/<script type="application\/json" id="chart-specs">([\s\S]*?)<\/script>/.exec(html)![1]) as Array<{ id: string; spec: { data?: { values: unknown[] } } }>;
+    expect(specs.map((s) => s.id)).toEqual(expect.arrayContaining(['curves', 'distance', 'movement', 'heat-init', 'heat-loss']));
+    const curves = specs.find((s) => s.id === 'curves')!.spec.data!.values as Array<{ trial: string }>;
+    const finishedIds = new Set(seeded.filter((t) => t.status === 'completed').map((t) => t.id));
+    expect(curves.length).toBeGreaterThan(0);
+    for (const p of curves) expect(finishedIds.has(p.trial)).toBe(true);
+    expect((specs.find((s) => s.id === 'heat-init')!.spec.data!.values).length).toBe(6);
+    expect(html).toMatch(/Kernel agreement \(init, NTK, exact\)/);
+    expect(html).toMatch(/Convergence/);
+    expect(html).toContain(seeded[4].id); // the failed trial is listed
+  });
+
+  it('renders offline in Chromium', async () => {
+    const out = join(dir, 'report2.html');
+    expect((await runCli(['report', '--db', file, '--out', out])).code).toBe(0);
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (req) => (req.url().startsWith('file:') ? undefined : requests.push(req.url())));
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto('file://' + out);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+      expect(await page.locator('[data-chart="heat-init"] g.cells_marks path').count()).toBe(6);
+      expect(await page.locator('[data-chart="distance"] g.means_marks path').count()).toBe(6);
+      expect(requests.filter((u) => !u.startsWith('data:'))).toEqual([]);
+      expect(errors).toEqual([]);
+      mkdirSync(join(repoRoot, 'test-output'), { recursive: true });
+      await page.screenshot({ path: join(repoRoot, 'test-output', 'report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('fails with one line on an unknown sweep', async () => {
+    const r = await runCli(['report', '--db', file, '--sweep', 'nope', '--out', join(dir, 'x.html')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
