@@ -119,24 +119,27 @@ order: small-first
     expect(local.stdout).toMatch(/running 2 on 1 thread;/);
   });
 
-  it('keeps finished trials on Ctrl-C and resumes only the rest', async () => {
-    const sweep = write('slow.yaml', 'name: slow\ntask: noop\nfixed: {noop.sleepMs: 250}\ngrid: {seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]}\n');
+  it('refuses a second writer, keeps finished trials on Ctrl-C and resumes only the rest', async () => {
+    const sweep = write('slow.yaml', `name: slow\ntask: noop\nfixed: {noop.sleepMs: 300}\ngrid: {seed: [${Array.from({ length: 24 }, (_, i) => i)}]}\n`);
     const db = join(dir, 'slow.db');
     const child = spawn(process.execPath, [cliPath, 'run', sweep, '--db', db, '--concurrency', '2', '--progress-ms', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Interrupt once at least two trials have finished.
+    // Once at least two trials have finished: a second runner on the same file is refused, then Ctrl-C.
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (/slow ([2-9]|1\d)\/12/.test(stdout)) {
+        if (/slow ([2-9]|1\d)\/24/.test(stdout)) {
           clearInterval(check);
-          child.kill('SIGINT');
           resolve();
         }
       }, 20);
     });
+    const second = await runCli(['run', sweep, '--db', db]);
+    expect(second.code).toBe(2);
+    expect(second.stderr.trim()).toBe(`hypersweep: --db ${db}: another \`hypersweep run\` (pid ${child.pid}) is writing this database; wait for it or stop it (one writer per file)`);
+    child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).toBe('');
     expect(code).toBe(130);
@@ -144,11 +147,11 @@ order: small-first
     const rows = readTrials(db);
     const done = rows.filter((t) => t.status === 'completed');
     expect(done.length).toBeGreaterThanOrEqual(2);
-    expect(done.length).toBeLessThan(12);
+    expect(done.length).toBeLessThan(24);
     expect(rows.filter((t) => t.status !== 'completed').every((t) => t.status === 'queued')).toBe(true);
     const rerun = await runCli(['run', sweep, '--db', db, '--concurrency', '2']);
     expect(rerun.code).toBe(0);
-    expect(rerun.stdout).toContain(`running ${12 - done.length} on 2 threads`);
+    expect(rerun.stdout).toContain(`running ${24 - done.length} on 2 threads`);
     const after = readTrials(db);
     expect(after.every((t) => t.status === 'completed')).toBe(true);
     // The trials finished before Ctrl-C were not run again.

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { repoRoot, runCli } from './helpers/cli.js';
 
 /** Malformed sweep files and flags through the real CLI: one line on stderr, exit 2, the database untouched. */
 
@@ -107,5 +107,37 @@ describe('run refuses bad paths and flags', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('hypersweep: no sweep "nosuch" in this database (it has: good)');
     expect(fingerprint(db)).toBe(before);
+  });
+});
+
+describe('plan', () => {
+  it('prints the count, a preview of the varying axes and cost estimates, and writes nothing', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hs-plan-'));
+    try {
+      const r = await runCli(['plan', join(repoRoot, 'sweeps', 'width-joint.yaml'), '--limit', '3'], { cwd });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^sweep width-joint: task sphere, 20 trials, order small-first, retries 2$/m);
+      expect(r.stdout).toMatch(/^varying: seed, f\.width, g\.width$/m);
+      expect(r.stdout).toMatch(/^#\s+trial\s+seed\s+f\.width\s+g\.width\s+params\s+memory\s+compute$/m);
+      expect(r.stdout.match(/^\d+\s+t[0-9a-f]{20}\s/gm)).toHaveLength(3);
+      expect(r.stdout).toMatch(/… 17 more/);
+      expect(r.stdout).toMatch(/^total: [\d.]+ [TGM]FLOP/m);
+      expect(readdirSync(cwd)).toEqual([]);
+      const json = await runCli(['plan', join(repoRoot, 'sweeps', 'width-joint.yaml'), '--json'], { cwd });
+      const plan = JSON.parse(json.stdout) as { trials: Array<{ id: string; flops: number }> };
+      expect(plan.trials).toHaveLength(20);
+      // small-first: the estimated cost never decreases along the plan
+      const flops = plan.trials.map((t) => t.flops);
+      expect([...flops].sort((a, b) => a - b)).toEqual(flops);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a bad --limit', async () => {
+    const r = await runCli(['plan', good, '--limit', '-1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('hypersweep: --limit: expected a whole number ≥ 0, got "-1"');
   });
 });

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
-import type { TrialStatus } from '../../schema/tables.js';
+import { and, eq, like } from 'drizzle-orm';
+import { workers, type TrialStatus } from '../../schema/tables.js';
 import { trialResultSchema } from '../../worker/result.js';
 import { HypersweepError, zodErrorLine } from '../errors.js';
 import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
@@ -70,9 +71,32 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalSummary> {
   ensureDbDir(file);
   const db = openDb(file, { migrate: true });
   try {
+    refuseSecondRunner(db, file);
     return await runWithDb(db, file, spec, list, opts);
   } finally {
     closeDb(db);
+  }
+}
+
+/**
+ * One writer per database: refuse to start while another local runner on this host still uses the file (its
+ * runner slots are registered in the workers table with its pid, which is still alive).
+ */
+function refuseSecondRunner(db: Db, file: string): void {
+  const host = hostname();
+  const rows = db.select().from(workers).where(and(eq(workers.host, host), like(workers.id, 'local-%'))).all();
+  for (const w of rows) {
+    if (w.pid === null || w.pid === process.pid) continue;
+    let alive = false;
+    try {
+      process.kill(w.pid, 0);
+      alive = true;
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (alive) {
+      throw new HypersweepError(`--db ${file}: another \`hypersweep run\` (pid ${w.pid}) is writing this database; wait for it or stop it (one writer per file)`);
+    }
   }
 }
 
