@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, selectBackend, type BackendName } from '../worker/backend/index.js';
-import { empiricalNtk, empiricalNtkNaive } from '../worker/kernels/empirical.js';
+import { empiricalNtkAsync, empiricalNtkNaive } from '../worker/kernels/empirical.js';
 import { relFrob } from '../worker/kernels/index.js';
 import { createHyperNet, fParamCount, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 
@@ -53,9 +53,9 @@ async function stepMs(n: number, m: number, batch: number, iters: number): Promi
   return ms;
 }
 
-function timeIt<T>(fn: () => T): { ms: number; value: T } {
+async function timeIt<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = performance.now();
-  const value = fn();
+  const value = await fn();
   return { ms: performance.now() - t0, value };
 }
 
@@ -76,9 +76,9 @@ async function main(): Promise<void> {
   const P = args.quick ? 16 : 64;
   const net = createHyperNet(spec, 0);
   const probe = data(spec, P, 7);
-  empiricalNtk(net, probe); // warm-up
-  const s = timeIt(() => empiricalNtk(net, probe));
-  const nv = timeIt(() => empiricalNtkNaive(net, probe));
+  await empiricalNtkAsync(net, probe); // warm-up
+  const s = await timeIt(() => empiricalNtkAsync(net, probe));
+  const nv = await timeIt(() => empiricalNtkNaive(net, probe));
   console.log(`empirical NTK P=${P} n=1024 m=256: structured ${s.ms.toFixed(0)} ms, naive ${nv.ms.toFixed(0)} ms, ` +
     `ratio ${(nv.ms / s.ms).toFixed(1)}× (relFrob between them ${relFrob(s.value, nv.value).toExponential(1)})`);
   net.dispose();

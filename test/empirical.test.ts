@@ -4,6 +4,7 @@ import { selectBackend } from '../worker/backend/index.js';
 import {
   empiricalGp,
   empiricalNtk,
+  empiricalNtkAsync,
   empiricalNtkNaive,
   kernelAgreement,
   monteCarloGp,
@@ -59,16 +60,18 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 describe('structured empirical NTK', () => {
   const cases: [number, number, number][] = [[3, 2, 1], [1, 1, 1], [1, 2, 1], [3, 1, 1], [2, 3, 2], [1, 1, 3]];
   for (const [H, L, k] of cases) {
-    it(`equals the naive per-sample-gradient NTK (H=${H}, L=${L}, k=${k})`, () => {
+    it(`equals the naive per-sample-gradient NTK (H=${H}, L=${L}, k=${k})`, async () => {
       const spec = { dx: 5, dz: 3, n: 12, H, m: 7, L, k };
       const net = createHyperNet(spec, 3);
       const probe = randomProbe(5, 5, 3, 9);
       const before = tf.memory().numTensors;
       const structured = empiricalNtk(net, probe);
-      const naive = empiricalNtkNaive(net, probe, 3); // small blocks: exercises the block-pair assembly
+      const viaAsync = await empiricalNtkAsync(net, probe);
+      const naive = await empiricalNtkNaive(net, probe, 3); // small blocks: exercises the block-pair assembly
       expect(tf.memory().numTensors).toBe(before);
       expect(structured.rows).toBe(5);
       expect(relFrob(structured, naive)).toBeLessThan(1e-5);
+      expect(viaAsync).toEqual(structured);
       net.dispose();
       tf.dispose([probe.x, probe.z]);
     });

@@ -35,25 +35,30 @@ function blockGram(r: tf.Tensor2D, k: number): tf.Tensor2D {
   return tf.sum(tf.matMul(r3, tf.transpose(r3, [0, 2, 1])), 0);
 }
 
-function toGram(t: tf.Tensor2D, scale = 1): Gram {
-  const v = t.dataSync();
-  const data = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) data[i] = v[i] * scale;
-  return { rows: t.shape[0], cols: t.shape[1], data };
+/** Read a [P, P] float32 tensor into a float64 Gram and dispose it (sync: not on webgpu in Node). */
+function readGram(t: tf.Tensor2D): Gram {
+  try {
+    return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(t.dataSync()) };
+  } finally {
+    t.dispose();
+  }
 }
 
-function addInto(acc: Float64Array, t: tf.Tensor, scale: number): void {
-  const v = t.dataSync();
-  for (let i = 0; i < v.length; i++) acc[i] += v[i] * scale;
+/** Read a [P, P] float32 tensor into a float64 Gram and dispose it; works on every backend. */
+async function readGramAsync(t: tf.Tensor2D): Promise<Gram> {
+  try {
+    return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(await t.data()) };
+  } finally {
+    t.dispose();
+  }
 }
 
-/** The structured empirical NTK (output-averaged for k > 1). Leaves no tensors behind. */
-export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {
+/** The structured empirical NTK as a [P, P] tensor (output-averaged for k > 1). */
+export function empiricalNtkTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2D {
   const s = net.spec;
   const P = probe.x.shape[0];
   const k = s.k;
-  const acc = new Float64Array(P * P);
-  tf.tidy(() => {
+  return tf.tidy(() => {
     const T = forwardTrace(net, probe.x, probe.z);
     const cm = Math.sqrt(2 / s.m);
     const cn = Math.sqrt(2 / s.n);
@@ -76,17 +81,28 @@ export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {
     const V = net.params.slice(s.H - 1);
     const W = net.params.slice(0, s.H - 1);
     const cGram = c.map((cj) => blockGram(cj, k)).reduce((p, q) => tf.add(p, q));
-    addInto(acc, tf.mul(gram(T.a[s.H - 1]), cGram), 1 / k);
-    if (s.H === 1) return;
-    // ∂h/∂aᴴ⁻¹ = Σ_j c_j V_jᵀ, then down through f.
-    let gA = c.map((cj, j) => matMulBT(cj, V[j])).reduce((p, q) => tf.add(p, q)) as tf.Tensor2D;
-    for (let l = s.H - 1; l >= 1; l--) {
-      const D = tf.mul(tf.mul(gA, tf.step(rep(T.fPre[l - 1]))), cn) as tf.Tensor2D; // δˡ
-      addInto(acc, tf.mul(gram(T.a[l - 1]), blockGram(D, k)), 1 / k);
-      if (l > 1) gA = matMulBT(D, W[l - 1]) as tf.Tensor2D;
+    let theta = tf.mul(gram(T.a[s.H - 1]), cGram) as tf.Tensor2D;
+    if (s.H > 1) {
+      // ∂h/∂aᴴ⁻¹ = Σ_j c_j V_jᵀ, then down through f: δˡ = √(2/n)·step(preˡ)⊙∂h/∂aˡ.
+      let gA = c.map((cj, j) => matMulBT(cj, V[j])).reduce((p, q) => tf.add(p, q)) as tf.Tensor2D;
+      for (let l = s.H - 1; l >= 1; l--) {
+        const D = tf.mul(tf.mul(gA, tf.step(rep(T.fPre[l - 1]))), cn) as tf.Tensor2D; // δˡ
+        theta = tf.add(theta, tf.mul(gram(T.a[l - 1]), blockGram(D, k)));
+        if (l > 1) gA = matMulBT(D, W[l - 1]) as tf.Tensor2D;
+      }
     }
+    return k === 1 ? theta : (tf.div(theta, k) as tf.Tensor2D);
   });
-  return { rows: P, cols: P, data: acc };
+}
+
+/** The structured empirical NTK (output-averaged for k > 1). Leaves no tensors behind. Sync: not on webgpu. */
+export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {
+  return readGram(empiricalNtkTensor(net, probe));
+}
+
+/** `empiricalNtk` with an asynchronous read: works on every backend, webgpu included. */
+export async function empiricalNtkAsync(net: HyperNet, probe: ProbePoints): Promise<Gram> {
+  return readGramAsync(empiricalNtkTensor(net, probe));
 }
 
 /**
@@ -94,7 +110,7 @@ export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {
  * Jacobian, flattened, dotted. Tests and benchmarks only. The Jacobian is held in blocks of `blockRows` rows and
  * the Gram is built block pair by block pair, so the transient copies stay one block in size.
  */
-export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows = 16): Gram {
+export async function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows = 16): Promise<Gram> {
   const P = probe.x.shape[0];
   const k = net.spec.k;
   const R = k * P; // rows ordered (κ, p)
@@ -120,7 +136,8 @@ export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows =
   for (let i = 0; i < blocks.length; i++) {
     for (let j = 0; j <= i; j++) {
       const G = tf.tidy(() => matMulBT(blocks[i], blocks[j]));
-      const v = G.dataSync();
+      const v = await G.data();
+      G.dispose();
       const [bi, bj] = [blocks[i].shape[0], blocks[j].shape[0]];
       for (let a = 0; a < bi; a++) {
         for (let b = 0; b < bj; b++) {
@@ -130,7 +147,6 @@ export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows =
           full[rb * R + ra] = v[a * bj + b];
         }
       }
-      G.dispose();
     }
   }
   tf.dispose(blocks);
@@ -144,36 +160,55 @@ export function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, blockRows =
   return { rows: P, cols: P, data };
 }
 
-/** Single-network GP estimate Σ̂_f(x,x')·(bᴸ⁻¹(u)·bᴸ⁻¹(u')). */
-export function empiricalGp(net: HyperNet, probe: ProbePoints): Gram {
+/** Single-network GP estimate Σ̂_f(x,x')·(bᴸ⁻¹(u)·bᴸ⁻¹(u')) as a [P, P] tensor. */
+export function empiricalGpTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2D {
   const s = net.spec;
-  const G = tf.tidy(() => {
+  return tf.tidy(() => {
     const T = forwardTrace(net, probe.x, probe.z);
     const P = probe.x.shape[0];
     const bTop = T.b[s.L - 1];
     return tf.mul(gram(T.a[s.H - 1]), gram(tf.reshape(bTop, [P, bTop.shape[1]]))) as tf.Tensor2D;
   });
-  const out = toGram(G);
-  G.dispose();
-  return out;
 }
 
-/** Monte-Carlo GP kernel: the mean over `seeds` of (1/k)·h(u)·h(u') with fresh nets of `spec`. */
-export function monteCarloGp(spec: HyperNetSpec, probe: ProbePoints, seeds: readonly number[], options: HyperNetOptions = {}): Gram {
+/** Single-network GP estimate Σ̂_f(x,x')·(bᴸ⁻¹(u)·bᴸ⁻¹(u')). Sync: not on webgpu. */
+export function empiricalGp(net: HyperNet, probe: ProbePoints): Gram {
+  return readGram(empiricalGpTensor(net, probe));
+}
+
+/** `empiricalGp` with an asynchronous read: works on every backend. */
+export async function empiricalGpAsync(net: HyperNet, probe: ProbePoints): Promise<Gram> {
+  return readGramAsync(empiricalGpTensor(net, probe));
+}
+
+/** Monte-Carlo GP kernel as a tensor: the mean over `seeds` of (1/k)·h(u)·h(u′) with fresh nets of `spec`. */
+export function monteCarloGpTensor(spec: HyperNetSpec, probe: ProbePoints, seeds: readonly number[], options: HyperNetOptions = {}): tf.Tensor2D {
   if (seeds.length === 0) throw new RangeError('monteCarloGp: no seeds');
   const P = probe.x.shape[0];
-  const acc = new Float64Array(P * P);
+  let acc: tf.Tensor2D = tf.zeros([P, P]);
   for (const seed of seeds) {
     const net = createHyperNet(spec, seed, options);
     try {
-      const G = tf.tidy(() => gram(net.forward(probe.x, probe.z)));
-      addInto(acc, G, 1 / (spec.k * seeds.length));
-      G.dispose();
+      const next = tf.tidy(() => tf.add(acc, gram(net.forward(probe.x, probe.z))) as tf.Tensor2D);
+      acc.dispose();
+      acc = next;
     } finally {
       net.dispose();
     }
   }
-  return { rows: P, cols: P, data: acc };
+  const mean = tf.div(acc, spec.k * seeds.length) as tf.Tensor2D;
+  acc.dispose();
+  return mean;
+}
+
+/** Monte-Carlo GP kernel: the mean over `seeds` of (1/k)·h(u)·h(u′). Sync: not on webgpu. */
+export function monteCarloGp(spec: HyperNetSpec, probe: ProbePoints, seeds: readonly number[], options: HyperNetOptions = {}): Gram {
+  return readGram(monteCarloGpTensor(spec, probe, seeds, options));
+}
+
+/** `monteCarloGp` with an asynchronous read: works on every backend. */
+export async function monteCarloGpAsync(spec: HyperNetSpec, probe: ProbePoints, seeds: readonly number[], options: HyperNetOptions = {}): Promise<Gram> {
+  return readGramAsync(monteCarloGpTensor(spec, probe, seeds, options));
 }
 
 /** ‖Θ̂_T − Θ̂_0‖_F / ‖Θ̂_0‖_F. */

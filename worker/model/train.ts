@@ -58,12 +58,22 @@ export function lossOf(h: tf.Tensor2D, y: tf.Tensor2D, loss: LossName): tf.Scala
   });
 }
 
-/** The loss of the whole data set (one forward pass). */
+/** The loss of the whole data set (one forward pass). Sync read: not on webgpu, use evaluateLossAsync there. */
 export function evaluateLoss(net: HyperNet, data: TrainData, loss: LossName): number {
   const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
   const v = t.dataSync()[0];
   t.dispose();
   return v;
+}
+
+/** `evaluateLoss` with an asynchronous read: works on every backend. */
+export async function evaluateLossAsync(net: HyperNet, data: TrainData, loss: LossName): Promise<number> {
+  const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
+  try {
+    return (await t.data())[0];
+  } finally {
+    t.dispose();
+  }
 }
 
 function checkOptions(o: TrainOptions, N: number): void {
@@ -107,7 +117,7 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
       }
       const lossT = optimizer.minimize(() => lossOf(net.forward(batch.x, batch.z), batch.y, opts.loss), true, net.params);
       if (idx) tf.dispose([idx, batch.x, batch.z, batch.y]);
-      const lv = lossT ? lossT.dataSync()[0] : NaN;
+      const lv = lossT ? (await lossT.data())[0] : NaN; // async read: webgpu has no sync read in Node
       lossT?.dispose();
       if (!Number.isFinite(lv)) {
         status = 'diverged';
@@ -124,7 +134,7 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
     optimizer.dispose();
   }
   if (status === 'diverged') return { status, curve, stepsRun, finalLoss: null };
-  const finalLoss = evaluateLoss(net, data, opts.loss);
+  const finalLoss = await evaluateLossAsync(net, data, opts.loss);
   if (!Number.isFinite(finalLoss)) return { status: 'diverged', curve, stepsRun, finalLoss: null };
   if (curve.length === 0 || curve[curve.length - 1][0] !== stepsRun) {
     curve.push([stepsRun, finalLoss]);
