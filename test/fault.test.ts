@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REDIS_URL, runCmd, noopSweep, spawnRaw, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
+  REDIS_URL, runCmd, noopSweep, spawnRaw, waitActive, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
   type Proc,
 } from './queue-helpers.js';
 
@@ -42,11 +42,8 @@ describe('when a worker process is killed with SIGKILL in the middle of a trial'
     const prefix = uniquePrefix('kill9');
     cleanup.push(() => wipePrefix(prefix));
     const victim = track(await startWorker(prefix, fastStall));
-    const orch = orchestrator(noopSweep(dir, 'k9', [0, 1, 2, 3], 1000), db, prefix);
-    await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
-    const victimId = /worker (\S+) ready/.exec(victim.output())![1];
-    const killed = readTrials(db).find((r) => r.status === 'running')!;
-    expect(killed.worker).toBe(victimId);
+    const orch = orchestrator(noopSweep(dir, 'k9', [0, 1, 2, 3], 1500), db, prefix);
+    const [killed] = await waitActive(prefix);
     victim.child.kill('SIGKILL');
     await victim.exited;
     const survivor = track(await startWorker(prefix, [...fastStall, '--concurrency', '2']));
@@ -55,7 +52,7 @@ describe('when a worker process is killed with SIGKILL in the middle of a trial'
     expect(end.code).toBe(0);
     expectAllCompletedOnce(db, 4);
     // The trial that was running on the killed worker was finished by the survivor.
-    expect(readTrials(db).find((r) => r.id === killed.id)!.worker).toBe(survivorId);
+    expect(readTrials(db).find((r) => r.id === killed)!.worker).toBe(survivorId);
   });
 });
 
@@ -69,7 +66,7 @@ describe('when BullMQ fails a trial for stalling more than maxStalledCount times
     const flags = [...fastStall, '--max-stalled-count', '0'];
     const victim = track(await startWorker(prefix, flags));
     const orch = orchestrator(noopSweep(dir, 'st', [0, 1, 2], 1000), db, prefix);
-    await until(() => (statusCounts(db).running ?? 0) >= 1, 20_000, 'a running trial');
+    await waitActive(prefix);
     victim.child.kill('SIGKILL');
     await victim.exited;
     const survivor = track(await startWorker(prefix, [...flags, '--concurrency', '2']));
@@ -148,7 +145,7 @@ describe('when a worker gets SIGTERM in the middle of a trial', () => {
     cleanup.push(() => wipePrefix(prefix));
     const w = track(await startWorker(prefix));
     const orch = orchestrator(noopSweep(dir, 'gt', [0], 1500), db, prefix);
-    await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
+    await waitActive(prefix);
     w.child.kill('SIGTERM');
     expect((await w.exited).code).toBe(0);
     const id = /worker (\S+) ready/.exec(w.output())![1];
@@ -164,7 +161,7 @@ describe('when a worker gets SIGTERM in the middle of a trial', () => {
     cleanup.push(() => wipePrefix(prefix));
     const w = track(await startWorker(prefix, [...fastStall, '--shutdown-timeout-ms', '200']));
     const orch = orchestrator(noopSweep(dir, 'dl', [0], 1500), db, prefix);
-    await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
+    await waitActive(prefix);
     const t0 = Date.now();
     w.child.kill('SIGTERM');
     expect((await w.exited).code).toBe(0);

@@ -165,3 +165,20 @@ export async function runCmd(args: string[], timeoutMs = 60_000): Promise<CliRes
   clearTimeout(t);
   return { code, signal, stdout: p.stdout(), stderr: p.stderr() };
 }
+
+/** Trial ids BullMQ holds as active under the prefix right now (read from Redis, without the orchestrator's lag). */
+export async function activeTrials(prefix: string): Promise<string[]> {
+  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  try {
+    return await r.lrange(`${prefix}:trials:active`, 0, -1);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Wait until at least one trial is active and return the active ids. */
+export async function waitActive(prefix: string, timeoutMs = 20_000): Promise<string[]> {
+  let ids: string[] = [];
+  await until(async () => (ids = await activeTrials(prefix)).length > 0, timeoutMs, 'an active trial');
+  return ids;
+}
