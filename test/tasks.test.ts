@@ -16,10 +16,10 @@ import { loadMnist } from '../worker/tasks/mnist.js';
 const cfg = (c: TrialConfigInput) => trialConfigSchema.parse(c);
 
 describe('rotation labels', () => {
-  it('bins a2 into 12 classes of 30° with the wrap-around done mod 360', () => {
+  it('labels a2 with the nearest multiple of 30°, wrapping 345°–360° to class 0', () => {
     const cases: [number, number][] = [
-      [0, 0], [29.999, 0], [30, 1], [45, 1], [180, 6], [345, 11], [350, 11], [359.9, 11],
-      [360, 0], [361, 0], [720 + 95, 3], [-10, 11], [-30, 11], [-30.5, 10], [-360, 0], [-1e-20, 0],
+      [0, 0], [14.999, 0], [15, 1], [29.999, 1], [30, 1], [45, 2], [180, 6], [344.9, 11], [345, 0], [350, 0],
+      [359.9, 0], [360, 0], [361, 0], [720 + 95, 3], [-10, 0], [-30, 11], [-30.5, 11], [-46, 10], [-360, 0], [-1e-20, 0],
     ];
     for (const [a, bin] of cases) expect([a, rotationBin(a)]).toEqual([a, bin]);
   });

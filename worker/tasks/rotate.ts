@@ -13,14 +13,14 @@ export function wrapDegrees(a: number): number {
 }
 
 /**
- * The class of a rotation angle a2: floor(wrap(a2) / 30), twelve equal bins [30c°, 30c° + 30°); 350°, 359.9° and
- * −10° are class 11, 0° and 360° class 0. (The official code, rotations_experiment/datasets.py, labels a2 with the
- * nearest of 0°, 30°, …, 330° and never wraps, so a2 ∈ [345°, 360°) gets 330° instead of 0° ≡ 360°: its class 11
- * spans 45° and its class 0 only 15°.)
+ * The class of a rotation angle a2: the nearest of 0°, 30°, …, 330°, with the wrap-around done right, i.e.
+ * class c covers [30c − 15°, 30c + 15°) mod 360, so 350°, 359.9° and −10° are class 0 (≡ 360°). The official code
+ * (rotations_experiment/datasets.py) also takes the nearest multiple of 30° but never wraps: a2 ∈ [345°, 360°) gets
+ * 330° (class 11) instead of 0°, so its class 11 spans 45° and its class 0 only 15°. Here every class spans 30°.
  */
 export function rotationBin(a2: number): number {
   if (!Number.isFinite(a2)) throw new RangeError(`rotationBin: angle ${a2} is not finite`);
-  return Math.min(ROTATION_BINS - 1, Math.floor(wrapDegrees(a2) / BIN_DEGREES));
+  return Math.floor((wrapDegrees(a2) + BIN_DEGREES / 2) / BIN_DEGREES) % ROTATION_BINS;
 }
 
 /**
