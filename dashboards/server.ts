@@ -19,6 +19,8 @@ import { distanceChart, heatmapData, lossCurves, movementChart, sweepExists, swe
 export interface DashboardOptions {
   /** Milliseconds a cached API answer is kept after the database changed. @defaultValue 1000 */
   minRefreshMs?: number;
+  /** Cache API answers until the database changes (off: recompute every request, for benchmarks). @defaultValue true */
+  cache?: boolean;
 }
 
 /** The repository root (has package.json and node_modules), from this file in source or in dist/. */
@@ -110,6 +112,7 @@ const sendJson = (res: ServerResponse, status: number, value: unknown) => send(r
 
 export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Server {
   const minRefreshMs = opts.minRefreshMs ?? 1000;
+  const useCache = opts.cache ?? true;
   const cache = new Map<string, string>();
   let version = -1;
   let versionAt = 0;
@@ -147,7 +150,7 @@ export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Serv
       let body = cache.get(key);
       if (body === undefined) {
         body = JSON.stringify(handler(db, args, url.searchParams));
-        cache.set(key, body);
+        if (useCache) cache.set(key, body);
       }
       return send(res, 200, 'application/json; charset=utf-8', body);
     }

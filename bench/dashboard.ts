@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openForDashboard } from '../dashboards/cli.js';
+import { seedSweep } from '../dashboards/seed.js';
+import { createDashboardServer, listen } from '../dashboards/server.js';
+import { closeDb, openDb } from '../schema/db.js';
+import { ensureViews } from '../schema/views.js';
+
+/**
+ * `npm run bench:dashboard`: seed 100,000 trials (21-point loss curves, 8 kernel rows each) and time every API
+ * route the dashboard page calls, p50/p99 over 30 requests: uncached (every request recomputes) and cached
+ * (the server's answer cache, valid until the database changes). Goal: < 200 ms each.
+ */
+
+const N_REQ = Number(process.env.BENCH_REQUESTS ?? 30);
+const fWidths = [16, 32, 64, 128, 256, 512, 1024, 2048];
+const gWidths = [8, 16, 32, 64, 128];
+const seeds = Number(process.env.BENCH_SEEDS ?? 2500); // 8 × 5 × 2500 = 100,000 trials
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hs-bench-dash-'));
+  const file = join(dir, 'bench.db');
+  try {
+    let t = performance.now();
+    const w = openDb(file);
+    const trials = seedSweep(w, {
+      sweep: 'bench', fWidths, gWidths, seeds,
+      statusOf: (i, n) => (i >= n - 200 ? 'queued' : i >= n - 216 ? 'running' : i % 97 === 5 ? 'failed' : 'completed'),
+    });
+    const seedMs = performance.now() - t;
+    t = performance.now();
+    ensureViews(w);
+    const indexMs = performance.now() - t;
+    closeDb(w);
+    console.log(`seeded ${trials.length} trials (21-point curves, 8 kernel rows each) in ${(seedMs / 1000).toFixed(1)} s; views + covering indexes + ANALYZE in ${(indexMs / 1000).toFixed(1)} s`);
+
+    const db = openForDashboard(file);
+    const detailId = trials[12345].id;
+    const routes = [
+      '/api/sweeps',
+      '/api/sweeps/bench/curves?limit=40&points=60',
+      '/api/sweeps/bench/agreement?phase=init&kind=ntk&mode=exact',
+      '/api/sweeps/bench/movement',
+      '/api/sweeps/bench/heatmap?metric=init_distance',
+      '/api/sweeps/bench/heatmap?metric=final_loss',
+      '/api/sweeps/bench/trials?offset=0&limit=25',
+      '/api/sweeps/bench/trials?offset=50000&limit=25',
+      `/api/trials/${detailId}?points=200`,
+    ];
+    const rows: string[] = [];
+    for (const cache of [false, true]) {
+      const server = createDashboardServer(db, { cache });
+      const { port } = await listen(server, 0, '127.0.0.1');
+      for (const route of routes) {
+        const times: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < N_REQ; i++) {
+          const t0 = performance.now();
+          const res = await fetch(`http://127.0.0.1:${port}${route}`);
+          const body = await res.arrayBuffer();
+          times.push(performance.now() - t0);
+          if (res.status !== 200) throw new Error(`${route}: HTTP ${res.status}`);
+          bytes = body.byteLength;
+        }
+        const p50 = pct(times, 50);
+        const p99 = pct(times, 99);
+        rows.push(
+          `${cache ? 'cached  ' : 'uncached'}  ${route.padEnd(58)} first ${times[0].toFixed(1).padStart(7)} ms  p50 ${p50.toFixed(1).padStart(7)} ms  p99 ${p99.toFixed(1).padStart(7)} ms  ${(bytes / 1024).toFixed(1).padStart(6)} KiB  ${p99 < 200 ? 'ok' : 'OVER 200 ms'}`,
+        );
+        console.log(rows.at(-1));
+      }
+      await new Promise((r) => server.close(r));
+    }
+    closeDb(db);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
