@@ -45,7 +45,8 @@ async function runNoop(cfg: TrialConfig, opts: ExecuteOptions): Promise<TrialRes
   const total = cfg.noop.sleepMs;
   const steps = 4;
   for (let i = 1; i <= steps; i++) {
-    await sleep(total / steps, opts.signal);
+    if (total > 0) await sleep(total / steps, opts.signal);
+    else opts.signal?.throwIfAborted();
     opts.onProgress?.({ step: i, steps });
   }
   return {
