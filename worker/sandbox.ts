@@ -41,10 +41,9 @@ export default async function processTrial(
   const { trialId, config } = parsed.data;
   if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
 
-  // Phase changes go out at once; training steps at most every progressEveryMs, with the loss points since the
-  // last update as a curve chunk.
-  let lastSent = 0;
-  let lastPhase = '';
+  // At most one update per progressEveryMs (the first one progressEveryMs into the trial, so short trials cost
+  // no Redis calls), carrying the latest report and the loss points logged since the previous update.
+  let lastSent = Date.now();
   let chunk: Array<[number, number]> = [];
   const onProgress = (raw: unknown): void => {
     // runTrial reports {phase, step, steps, loss}; the noop task only {step, steps}.
@@ -53,9 +52,8 @@ export default async function processTrial(
     const p = r.data;
     if (p.step !== undefined && p.loss !== undefined && Number.isFinite(p.loss)) chunk.push([p.step, p.loss]);
     const now = Date.now();
-    if (p.phase === lastPhase && now - lastSent < progressEveryMs) return;
+    if (now - lastSent < progressEveryMs) return;
     lastSent = now;
-    lastPhase = p.phase;
     const msg: JobProgress = { v: 1, ...p, curve: chunk };
     chunk = [];
     void job.updateProgress(msg).catch(() => {});

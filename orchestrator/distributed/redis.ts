@@ -77,6 +77,8 @@ export function createConnection(url: string, opts: ConnectionOptions = {}): Red
     maxRetriesPerRequest: opts.blocking ? null : 3,
     connectTimeout: 3000,
     enableReadyCheck: true,
+    // Batches the many small commands of a collection round (job reads and removals) into few round trips.
+    enableAutoPipelining: !opts.blocking,
     retryStrategy: (times) => (maxReconnects !== null && times > maxReconnects ? null : Math.min(100 * 2 ** times, 2000)),
   };
   const conn = new Redis(url, options);
