@@ -21,11 +21,11 @@ const write = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-interface Row { id: string; status: string; attempts: number; worker: string | null; finished_at: number | null; error: string | null }
+interface Row { id: string; status: string; attempts: number; worker: string | null; finished_at: number | null; error: string | null; git_commit: string | null }
 const readTrials = (db: string): Row[] => {
   const c = new Database(db, { readonly: true });
   try {
-    return c.prepare('select id, status, attempts, worker, finished_at, error from trials order by id').all() as Row[];
+    return c.prepare('select id, status, attempts, worker, finished_at, error, git_commit from trials order by id').all() as Row[];
   } finally {
     c.close();
   }
@@ -59,6 +59,7 @@ describe('local mode (hypersweep run without Redis)', () => {
     expect(rows).toHaveLength(12);
     expect(rows.every((t) => t.status === 'completed' && t.attempts === 1)).toBe(true);
     expect(new Set(rows.map((t) => t.worker)).size).toBe(3); // all slots took trials
+    expect(rows[0]!.git_commit).toMatch(/^[0-9a-f]{40}$/); // provenance: the checkout's commit
     const again = await runCli(['run', sweep, '--db', db, '--concurrency', '3']);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/all 12 trials already finished/);

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import { and, eq, like } from 'drizzle-orm';
@@ -78,6 +80,18 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalSummary> {
   }
 }
 
+/** The commit of the hypersweep code running the trials (provenance for each result), if it is a git checkout. */
+function codeCommit(): string | null {
+  try {
+    const root = fileURLToPath(new URL('../../..', import.meta.url)); // dist/orchestrator/local → package root
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    const sha = out.toString().trim();
+    return /^[0-9a-f]{40}$/.test(sha) ? sha : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * One writer per database: refuse to start while another local runner on this host still uses the file (its
  * runner slots are registered in the workers table with its pid, which is still alive).
@@ -112,6 +126,7 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
   const t0 = Date.now();
   const out = opts.out ?? process.stdout;
   const host = hostname();
+  const gitCommit = codeCommit();
   const { added } = upsertSweep(db, spec, list);
   const rows = new Map(sweepTrialRows(db, spec.name).map((r) => [r.id, r]));
   // `running` rows here are left over from a run that was killed: nobody else writes this file.
@@ -221,7 +236,7 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
       const r = trialResultSchema.safeParse(m.result);
       if (!r.success) retryOrFail(slot, p, 'InvalidResult', zodErrorLine(`trial ${m.trialId} result`, r.error));
       else {
-        recordResult(db, m.trialId, r.data, { worker: slot.id, host });
+        recordResult(db, m.trialId, r.data, { worker: slot.id, host, gitCommit });
         finishTrial(m.trialId, r.data.status);
       }
     } else {
