@@ -137,6 +137,16 @@ export function countRows(dbFile: string, table: 'trials' | 'metric_points' | 's
   }
 }
 
+/** Rows of one trial in a per-trial table. */
+export function countRowsWhere(dbFile: string, table: 'metric_points' | 'kernel_metrics', trialId: string): number {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE trial_id = ?`).get(trialId) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 /** Poll until `pred` holds (or throw after `timeoutMs`). */
 export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { TRIALS_QUEUE, jobProgressSchema } from '../orchestrator/distributed/protocol.js';
 import {
-  REDIS_URL, runCmd, countRows, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until,
+  REDIS_URL, runCmd, countRows, countRowsWhere, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until,
   wipePrefix, type Proc,
 } from './queue-helpers.js';
 
@@ -59,6 +59,29 @@ describe('run --redis with two worker processes', () => {
     expect(after).toHaveLength(10);
     expect(after.filter((r) => !rows.some((o) => o.id === r.id))).toHaveLength(2);
     expect(after.every((r) => r.status === 'completed')).toBe(true);
+  });
+
+  it('runs real training trials (TensorFlow.js wasm) inside the sandbox from dist/: loss curves and kernel rows stored once', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'sp.db');
+    const prefix = uniquePrefix('sphere');
+    await workers(prefix, 1, ['--backend', 'wasm']);
+    const sweep = join(dir, 'sp.yaml');
+    writeFileSync(sweep, [
+      'name: sp', 'task: sphere',
+      'fixed: {f.width: 16, f.depth: 2, g.width: 8, g.depth: 2, train.steps: 20, train.logEvery: 5, data.nTrain: 16, data.nTest: 8, kernels.probe: 4}',
+      'grid: {seed: [0, 1]}', '',
+    ].join('\n'));
+    const r = await run(sweep, db, prefix);
+    expect(r.code).toBe(0);
+    const rows = readTrials(db);
+    expect(rows.map((t) => t.status)).toEqual(['completed', 'completed']);
+    const perTrial = (table: 'metric_points' | 'kernel_metrics', id: string) => countRowsWhere(db, table, id);
+    for (const t of rows) {
+      expect(perTrial('metric_points', t.id)).toBeGreaterThan(1);
+      expect(perTrial('kernel_metrics', t.id)).toBe(8); // init/final × ntk/gp × exact/paper-code
+    }
+    expect(countRows(db, 'metric_points')).toBe(rows.reduce((n, t) => n + perTrial('metric_points', t.id), 0));
   });
 
   it('fails an over-memory-cap trial at once (one attempt, no retry) with the reason recorded', async () => {
