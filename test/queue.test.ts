@@ -152,6 +152,15 @@ describe('malformed inputs', () => {
     expect(r.stderr).toMatch(/cannot reach Redis/);
   });
 
+  it.each([['resume'], ['cancel']])('%s with a database that does not exist: one line, exit 2, no file created', async (cmd) => {
+    const db = join(tempDir(), 'missing.db');
+    const r = await runCmd([cmd, 'any', '--redis', REDIS_URL, '--prefix', uniquePrefix('nodb'), '--db', db]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/missing\.db/);
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('worker refuses a bad --concurrency with one line and exit 2', async () => {
     const r = await runCmd(['worker', '--redis', REDIS_URL, '--concurrency', 'zero']);
     expect(r.code).toBe(2);
