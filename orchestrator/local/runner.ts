@@ -98,19 +98,32 @@ function codeCommit(): string | null {
  */
 function refuseSecondRunner(db: Db, file: string): void {
   const host = hostname();
-  const rows = db.select().from(workers).where(and(eq(workers.host, host), like(workers.id, 'local-%'))).all();
-  for (const w of rows) {
-    if (w.pid === null || w.pid === process.pid) continue;
-    let alive = false;
-    try {
-      process.kill(w.pid, 0);
-      alive = true;
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (alive) {
-      throw new HypersweepError(`--db ${file}: another \`hypersweep run\` (pid ${w.pid}) is writing this database; wait for it or stop it (one writer per file)`);
-    }
+  // Check and claim in one immediate transaction, so two runs started at once cannot both pass.
+  db.transaction(
+    (tx) => {
+      const rows = tx.select().from(workers).where(and(eq(workers.host, host), like(workers.id, 'local-%'))).all();
+      for (const w of rows) {
+        if (w.pid === null || w.pid === process.pid || !pidAlive(w.pid)) continue;
+        throw new HypersweepError(
+          `--db ${file}: another \`hypersweep run\` (pid ${w.pid}) is writing this database; wait for it or stop it (one writer per file)`,
+        );
+      }
+      const now = new Date();
+      tx.insert(workers)
+        .values({ id: 'local-1', host, pid: process.pid, startedAt: now, heartbeatAt: now, currentTrial: null })
+        .onConflictDoUpdate({ target: workers.id, set: { host, pid: process.pid, heartbeatAt: now, currentTrial: null } })
+        .run();
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
