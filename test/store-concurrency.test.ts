@@ -72,3 +72,28 @@ describe('concurrent writers on one WAL database', () => {
     closeDb(check);
   });
 });
+
+describe('opening a new database from several processes at once', () => {
+  it('migrates it exactly once, and every process opens it', async () => {
+    const db = join(dir, 'race.db');
+    const script = `
+      import { openDb, closeDb } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/schema/db.js')).href)};
+      closeDb(openDb(${JSON.stringify(db)}));
+    `;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const c = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          c.on('close', (code) => resolve({ code, stderr }));
+        }),
+      ),
+    );
+    for (const r of results) expect(r).toEqual({ code: 0, stderr: '' });
+    const check = openDb(db, { migrate: false });
+    expect(check.$client.prepare('select count(*) as n from __drizzle_migrations').get()).toEqual({ n: 1 });
+    expect(check.select({ n: count() }).from(trials).get()!.n).toBe(0);
+    closeDb(check);
+  });
+});
