@@ -1,9 +1,13 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../schema/db.js';
+import type { TrialStatus } from '../../schema/tables.js';
 import { markRunning, recordFailure, recordResult } from '../../schema/store.js';
 import { zodErrorLine } from '../errors.js';
-import { CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema, type Heartbeat, type TrialJobData, type TrialJobReturn } from './protocol.js';
+import {
+  CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema,
+  type Heartbeat, type TrialJobData, type TrialJobReturn,
+} from './protocol.js';
 import { jobOptions, type EnqueuePolicy } from './enqueue.js';
 import { knownTrialStatuses, saveHeartbeats, setAttempts } from './queries.js';
 
@@ -41,34 +45,38 @@ export interface CollectedResult {
  * The oldest jobs in a finished state whose trials this database knows. Jobs of other databases' trials (another
  * orchestrator on the same prefix) are skipped by paging past them, never touched.
  */
-async function fetchMine(ctx: CollectorContext, state: 'completed' | 'failed'): Promise<Job[]> {
+async function fetchMine(
+  ctx: CollectorContext,
+  state: 'completed' | 'failed',
+): Promise<{ mine: Job[]; known: Map<string, TrialStatus> }> {
   const size = ctx.batchSize ?? 500;
   for (let start = 0, pages = 0; pages < 20; start += size, pages++) {
     const jobs = await ctx.queue.getJobs([state], start, start + size - 1, true);
-    if (jobs.length === 0) return [];
+    if (jobs.length === 0) break;
     const known = knownTrialStatuses(ctx.db, jobs.map((j) => j.id ?? ''));
     const mine = jobs.filter((j) => j.id && known.has(j.id));
-    if (mine.length > 0) return mine;
+    if (mine.length > 0) return { mine, known };
   }
-  return [];
+  return { mine: [], known: new Map() };
 }
 
 /** Read up to one batch of completed jobs, commit their results, remove them. Returns the number handled. */
 export async function drainCompleted(ctx: CollectorContext): Promise<number> {
-  const mine = await fetchMine(ctx, 'completed');
+  const { mine } = await fetchMine(ctx, 'completed');
   if (mine.length === 0) return 0;
   const good: Array<{ job: Job; ret: TrialJobReturn }> = [];
   const bad: Array<{ job: Job; error: string }> = [];
   for (const job of mine) {
     const r = trialJobReturnSchema.safeParse(job.returnvalue);
     if (r.success && r.data.trialId === job.id) good.push({ job, ret: r.data });
-    else bad.push({ job, error: r.success ? `result for ${r.data.trialId} under job ${job.id}` : zodErrorLine(`trial ${job.id} result payload`, r.error) });
+    else {
+      const error = r.success ? `result for ${r.data.trialId} under job ${job.id}` : zodErrorLine(`trial ${job.id} result payload`, r.error);
+      bad.push({ job, error });
+    }
   }
   ctx.db.transaction(
     () => {
-      for (const { job, ret } of good) {
-        recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
-      }
+      for (const { ret } of good) recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
       setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: Math.max(1, job.attemptsMade) })));
       for (const { job, error } of bad) {
         recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status: 'failed' });
@@ -93,7 +101,7 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
  * was never retried by BullMQ: re-enqueue it, up to the sweep's retries. Others are final: record them.
  */
 export async function drainFailed(ctx: CollectorContext): Promise<number> {
-  const mine = await fetchMine(ctx, 'failed');
+  const { mine, known } = await fetchMine(ctx, 'failed');
   if (mine.length === 0) return 0;
   const requeue: Array<{ job: Job; data: TrialJobData; requeues: number }> = [];
   const final: Array<{ job: Job; error: string; status: 'failed' | 'cancelled' }> = [];
@@ -101,6 +109,8 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
     const reason = job.failedReason ?? 'unknown failure';
     const parsed = trialJobDataSchema.safeParse(job.data);
     const requeues = parsed.success ? (parsed.data.requeues ?? 0) : 0;
+    const status = known.get(job.id!);
+    if (status === 'completed' || status === 'diverged') continue; // an earlier attempt's result is stored
     if (isLostReason(reason) && parsed.success && requeues < ctx.policy.retries + 1) {
       requeue.push({ job, data: parsed.data, requeues });
     } else if (reason === CANCELLED_REASON) {
