@@ -1,7 +1,7 @@
-import { and, asc, avg, count, eq, sql } from 'drizzle-orm';
+import { and, asc, avg, count, eq, gte, sql } from 'drizzle-orm';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/store.js';
-import { sweepTrials, trialStatuses, trials } from '../schema/tables.js';
+import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
 import { HypersweepError } from './errors.js';
 import { table } from './sweep-plan.js';
 
@@ -14,11 +14,32 @@ export interface StatusFlags {
 
 const countCells = (c: StatusCounts) => [String(c.total), ...trialStatuses.map((s) => String(c[s]))];
 
-export function sweepsOverview(db: Db): string {
+/** Workers whose last heartbeat is at most this old count as alive in `status`. */
+export const liveWorkerMs = 120_000;
+
+export function liveWorkers(db: Db, now = Date.now()) {
+  return db
+    .select()
+    .from(workers)
+    .where(gte(workers.heartbeatAt, new Date(now - liveWorkerMs)))
+    .orderBy(asc(workers.id))
+    .all();
+}
+
+export function sweepsOverview(db: Db, now = Date.now()): string {
   const all = listSweeps(db);
   if (all.length === 0) return 'no sweeps in this database yet (run `hypersweep run SWEEP.yaml`)';
   const head = ['sweep', 'task', 'trials', ...trialStatuses, 'updated'];
-  return table([head, ...all.map((s) => [s.name, s.task, ...countCells(s.counts), s.updatedAt.toISOString().slice(0, 19).replace('T', ' ')])]);
+  const lines = [table([head, ...all.map((s) => [s.name, s.task, ...countCells(s.counts), s.updatedAt.toISOString().slice(0, 19).replace('T', ' ')])])];
+  const alive = liveWorkers(db, now);
+  if (alive.length > 0) {
+    lines.push('', `workers seen in the last ${liveWorkerMs / 60_000} min:`);
+    lines.push(table([
+      ['worker', 'host', 'backend', 'running', 'last beat'],
+      ...alive.map((w) => [w.id, w.host, w.backend ?? '-', w.currentTrial ?? 'idle', `${Math.round((now - w.heartbeatAt.getTime()) / 1000)}s ago`]),
+    ]));
+  }
+  return lines.join('\n');
 }
 
 export interface SweepDetail {

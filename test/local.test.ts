@@ -70,6 +70,10 @@ describe('local mode (hypersweep run without Redis)', () => {
     expect(more.code).toBe(0);
     expect(more.stdout).toMatch(/14 trials \(2 new, 12 already finished\), running 2 on 2 processes/);
     expect(readTrials(db).filter((t) => t.status === 'completed')).toHaveLength(14);
+    const overview = await runCli(['status', '--db', db]);
+    expect(overview.code).toBe(0);
+    expect(overview.stdout).toMatch(/^noop-local\s+noop\s+14\s+0\s+0\s+14\s+0\s+0\s+0\s/m);
+    expect(overview.stdout).toMatch(/^local-3\s+\S+\s+-\s+idle\s+\d+s ago$/m);
     const status = await runCli(['status', 'noop-local', '--db', db]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/14 trials: queued 0, running 0, completed 14/);
