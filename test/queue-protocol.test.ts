@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jobOptions } from '../orchestrator/distributed/enqueue.js';
 import { isLostReason } from '../orchestrator/distributed/collector.js';
+import { formatDuration, summaryLine } from '../orchestrator/distributed/progress.js';
 import { trialJobDataSchema, trialJobReturnSchema } from '../orchestrator/distributed/protocol.js';
 import { checkRedisUrl, resolveRedisTarget } from '../orchestrator/distributed/redis.js';
 import { canonicalConfig, trialId } from '../orchestrator/identity.js';
@@ -69,5 +70,28 @@ describe('Redis URL and prefix', () => {
     expect(resolveRedisTarget({}, { REDIS_URL: 'redis://a:1' })).toEqual({ url: 'redis://a:1', prefix: 'hypersweep' });
     expect(resolveRedisTarget({ redis: 'redis://b:2' }, { REDIS_URL: 'redis://a:1', HYPERSWEEP_PREFIX: 'p' })).toEqual({ url: 'redis://b:2', prefix: 'p' });
     expect(() => resolveRedisTarget({ redis: 'redis://b:2', prefix: 'a:b' }, {})).toThrow(/--prefix/);
+  });
+});
+
+describe('progress lines', () => {
+  const counts = { queued: 6, running: 2, completed: 10, failed: 1, diverged: 1, cancelled: 0, total: 20 };
+  const snap = (finishedHere: number, elapsedMs: number) => ({
+    sweep: 's', counts, finishedHere, elapsedMs, running: [], workers: [], progress: new Map(),
+  });
+
+  it('show done/total, every status, the rate and an ETA of remaining / rate', () => {
+    const line = summaryLine(snap(12, 6000)); // 2 trials/s, 8 left → 4 s
+    expect(line).toMatch(/^s: 12\/20 done/);
+    expect(line).toMatch(/completed 10 .*diverged 1 .*failed 1 .*cancelled 0 .*running 2 .*queued 6/);
+    expect(line).toMatch(/2\.00 trials\/s/);
+    expect(line).toMatch(/ETA 4s/);
+  });
+
+  it('give no ETA before anything finished', () => {
+    expect(summaryLine(snap(0, 1000))).toMatch(/ETA \?/);
+  });
+
+  it('format durations as s, m s and h m', () => {
+    expect([formatDuration(4_000), formatDuration(125_000), formatDuration(3_725_000)]).toEqual(['4s', '2m05s', '1h02m']);
   });
 });
