@@ -113,6 +113,8 @@ describe('when the orchestrator is killed with SIGKILL mid-sweep', () => {
     const r = await resume('ok', db, prefix);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    // Every trial still had its job in Redis (waiting, running or finished with its result): nothing re-enqueued.
+    expect(r.stdout).toMatch(/ok: 8 trials, 0 enqueued/);
     expect(r.stdout).toMatch(/ok: 8\/8 done/);
     expectAllCompletedOnce(db, 8);
   });
