@@ -2,7 +2,8 @@ import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { HypersweepError } from '../orchestrator/errors.js';
 import type { Db } from '../schema/db.js';
 import {
-  agreement, columnKeys, heatmap, movement, slopeOverGroups, varyingKeys,
+  agreement, agreementFromCube, cubeKeys, heatmap, heatmapFromCube, movement, movementFromCube, slopeOverGroups,
+  type CubeRow,
   type ConfigValue, type FitInfo, type HeatmapCell, type HeatmapMetric, type LogSums,
 } from '../schema/queries.js';
 import { downsample } from '../schema/queries-stats.js';
@@ -63,40 +64,51 @@ export interface CurveTrial {
 
 /**
  * Loss curves of up to `limit` finished trials, spread over the (f.width, g.width) cells (lowest seeds first),
- * each downsampled to at most `points` points (LTTB).
+ * each downsampled to at most `points` points (LTTB). Walks the cells with index seeks (trials_cells_idx from
+ * ensureViews) instead of scanning the sweep, so it stays fast on large sweeps.
  */
-export function lossCurves(db: Db, sweep: string, o: { limit: number; points: number }): { trials: CurveTrial[]; finished: number } {
-  const cells = db
-    .select({ fWidth: trials.fWidth, gWidth: trials.gWidth, n: count() })
-    .from(sweepTrials)
-    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
-    .where(and(eq(sweepTrials.sweep, sweep), finished))
-    .groupBy(trials.fWidth, trials.gWidth)
-    .all();
-  const total = cells.reduce((a, c) => a + c.n, 0);
-  if (cells.length === 0) return { trials: [], finished: 0 };
-  const perCell = Math.max(1, Math.floor(o.limit / cells.length));
-  const rn = sql<number>`row_number() over (partition by ${trials.fWidth}, ${trials.gWidth} order by ${trials.seed}, ${trials.id})`.as('rn');
-  const ranked = db
-    .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, seed: trials.seed, status: trials.status, rn })
-    .from(sweepTrials)
-    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
-    .where(and(eq(sweepTrials.sweep, sweep), finished))
-    .as('ranked');
-  const chosen = db
-    .select()
-    .from(ranked)
-    .where(sql`${ranked.rn} <= ${perCell}`)
-    .orderBy(sql`${ranked.rn}`, ranked.fWidth, ranked.gWidth)
-    .limit(o.limit)
-    .all();
-  const byId = new Map<string, CurveTrial>(chosen.map((c) => [c.id, { id: c.id, fWidth: c.fWidth, gWidth: c.gWidth, seed: c.seed, status: c.status, points: [] }]));
+export function lossCurves(db: Db, sweep: string, o: { limit: number; points: number }): { trials: CurveTrial[] } {
+  // Distinct (f.width, g.width) cells of the whole table, by skip-scan: one seek per cell.
+  const cells: Array<{ fWidth: number; gWidth: number }> = [];
+  let prev: { fWidth: number; gWidth: number } | undefined = db
+    .select({ fWidth: trials.fWidth, gWidth: trials.gWidth })
+    .from(trials)
+    .orderBy(trials.fWidth, trials.gWidth)
+    .limit(1)
+    .get();
+  while (prev && cells.length < 10_000) {
+    cells.push(prev);
+    prev = db
+      .select({ fWidth: trials.fWidth, gWidth: trials.gWidth })
+      .from(trials)
+      .where(sql`(${trials.fWidth}, ${trials.gWidth}) > (${prev.fWidth}, ${prev.gWidth})`)
+      .orderBy(trials.fWidth, trials.gWidth)
+      .limit(1)
+      .get();
+  }
+  const picked: CurveTrial[] = [];
+  const perCellRows = (perCell: number) =>
+    cells.map((c) =>
+      db
+        .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, seed: trials.seed, status: trials.status })
+        .from(trials)
+        .innerJoin(sweepTrials, and(eq(sweepTrials.trialId, trials.id), eq(sweepTrials.sweep, sweep)))
+        .where(and(eq(trials.fWidth, c.fWidth), eq(trials.gWidth, c.gWidth), finished))
+        .orderBy(trials.seed, trials.id)
+        .limit(perCell)
+        .all(),
+    );
+  const byCell = perCellRows(Math.max(1, Math.ceil(o.limit / Math.max(1, cells.length)))).filter((r) => r.length > 0);
+  // Round-robin over the cells that have finished trials: lowest seeds first, at most `limit` in all.
+  for (let k = 0; picked.length < o.limit && byCell.some((r) => r.length > k); k++) {
+    for (const rows of byCell) if (rows[k] && picked.length < o.limit) picked.push({ ...rows[k], points: [] });
+  }
   const raw = new Map<string, Array<[number, number]>>();
-  if (chosen.length > 0) {
+  if (picked.length > 0) {
     const pts = db
       .select({ trialId: metricPoints.trialId, step: metricPoints.step, value: metricPoints.value })
       .from(metricPoints)
-      .where(and(inArray(metricPoints.trialId, [...byId.keys()]), eq(metricPoints.series, 'train_loss')))
+      .where(and(inArray(metricPoints.trialId, picked.map((t) => t.id)), eq(metricPoints.series, 'train_loss')))
       .orderBy(metricPoints.trialId, metricPoints.step)
       .all();
     for (const p of pts) {
@@ -105,9 +117,9 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
       a.push([p.step, p.value]);
     }
   }
-  for (const [id, t] of byId) t.points = downsample(raw.get(id) ?? [], o.points);
-  const list = [...byId.values()].sort((a, b) => a.fWidth - b.fWidth || a.gWidth - b.gWidth || a.seed - b.seed);
-  return { trials: list, finished: total };
+  for (const t of picked) t.points = downsample(raw.get(t.id) ?? [], o.points);
+  picked.sort((a, b) => a.fWidth - b.fWidth || a.gWidth - b.gWidth || a.seed - b.seed);
+  return { trials: picked };
 }
 
 export interface WidthPoint {
@@ -169,11 +181,17 @@ function toWidthChart(by: string[], groups: ChartGroup[], fit: FitInfo): WidthCh
 
 const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', by: [], points: [], fits: [], note });
 
+/** The sweep's cube (schema/queries.ts sweepCube), memoised by the caller while the database is unchanged. */
+export type CubeSource = (sweep: string) => CubeRow[];
+
 /** Kernel distance per width group (grouping by the config columns that vary), with the log-log slope. */
-export function distanceChart(db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' }): WidthChart {
-  const by = varyingKeys(db, { sweep }, columnKeys);
+export function distanceChart(
+  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' }, cube?: CubeSource,
+): WidthChart {
   try {
-    const r = agreement(db, { sweep, by, ...o });
+    const r = cube && o.kind === 'ntk' && o.mode === 'exact'
+      ? agreementFromCube(cube(sweep), sweep, o.phase)
+      : agreement(db, { sweep, byVarying: cubeKeys, ...o });
     return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })), r.fit);
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
@@ -182,10 +200,9 @@ export function distanceChart(db: Db, sweep: string, o: { phase: 'init' | 'final
 }
 
 /** NTK movement per width group, with the log-log slope. */
-export function movementChart(db: Db, sweep: string): WidthChart {
-  const by = varyingKeys(db, { sweep }, columnKeys);
+export function movementChart(db: Db, sweep: string, cube?: CubeSource): WidthChart {
   try {
-    const r = movement(db, { sweep, by });
+    const r = cube ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys });
     return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })), r.fit);
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
@@ -193,8 +210,9 @@ export function movementChart(db: Db, sweep: string): WidthChart {
   }
 }
 
-export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric): { metric: HeatmapMetric; cells: HeatmapCell[] } {
-  return { metric, cells: heatmap(db, { sweep }, metric).filter((c) => c.n > 0) };
+export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?: CubeSource): { metric: HeatmapMetric; cells: HeatmapCell[] } {
+  const cells = cube ? heatmapFromCube(cube(sweep), metric) : heatmap(db, { sweep }, metric);
+  return { metric, cells: cells.filter((c) => c.n > 0) };
 }
 
 export interface TrialRow {

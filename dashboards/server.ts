@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { zodErrorLine } from '../orchestrator/errors.js';
 import type { Db } from '../schema/db.js';
-import { heatmapMetrics, kinds, modes, phases } from '../schema/queries.js';
+import { heatmapMetrics, kinds, modes, phases, sweepCube, type CubeRow } from '../schema/queries.js';
 import { trialStatuses } from '../schema/tables.js';
-import { distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
+import { type CubeSource, distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
 
 /**
  * The dashboard's HTTP server (node:http). Static page + chart libraries from node_modules + a JSON API that
@@ -73,7 +73,7 @@ function parse<T>(schema: z.ZodType<T>, query: URLSearchParams, where: string): 
   return r.data;
 }
 
-type Handler = (db: Db, m: string[], q: URLSearchParams) => unknown;
+type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource) => unknown;
 
 function needSweep(db: Db, name: string): string {
   if (!sweepExists(db, name)) throw new HttpError(404, `no sweep named '${name}'`);
@@ -84,9 +84,9 @@ function needSweep(db: Db, name: string): string {
 const routes: Array<[RegExp, Handler]> = [
   [/^\/api\/sweeps$/, (db, _m, q) => (parse(params.none, q, 'sweeps'), sweepList(db))],
   [/^\/api\/sweeps\/([^/]+)\/curves$/, (db, m, q) => lossCurves(db, needSweep(db, m[1]), parse(params.curves, q, 'curves'))],
-  [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'))],
-  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1])))],
-  [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric)],
+  [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'), cube)],
+  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1]), cube))],
+  [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
   [/^\/api\/sweeps\/([^/]+)\/trials$/, (db, m, q) => trialsPage(db, needSweep(db, m[1]), parse(params.trials, q, 'trials'))],
   [
     /^\/api\/trials\/([^/]+)$/,
@@ -114,6 +114,16 @@ export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Serv
   const minRefreshMs = opts.minRefreshMs ?? 1000;
   const useCache = opts.cache ?? true;
   const cache = new Map<string, string>();
+  // One aggregate pass per sweep serves the heatmaps, NTK-exact agreement and movement (see sweepCube).
+  const cubes = new Map<string, CubeRow[]>();
+  const cube: CubeSource = (sweep) => {
+    let c = cubes.get(sweep);
+    if (!c) {
+      c = sweepCube(db, { sweep });
+      if (useCache) cubes.set(sweep, c);
+    }
+    return c;
+  };
   let version = -1;
   let versionAt = 0;
   const dataVersion = () => Number(db.$client.pragma('data_version', { simple: true }));
@@ -144,12 +154,13 @@ export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Serv
       const v = dataVersion();
       if (v !== version && now - versionAt >= minRefreshMs) {
         cache.clear();
+        cubes.clear();
         version = v;
         versionAt = now;
       }
       let body = cache.get(key);
       if (body === undefined) {
-        body = JSON.stringify(handler(db, args, url.searchParams));
+        body = JSON.stringify(handler(db, args, url.searchParams, cube));
         if (useCache) cache.set(key, body);
       }
       return send(res, 200, 'application/json; charset=utf-8', body);

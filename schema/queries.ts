@@ -1,4 +1,5 @@
 import { and, asc, count, eq, inArray, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import { HypersweepError } from '../orchestrator/errors.js';
 import { trialConfigSchema } from '../worker/config.js';
 import type { Db } from './db.js';
@@ -211,6 +212,35 @@ export function slopeOverGroups(by: readonly string[], groups: readonly SlopeInp
   return { axis, method: slopeMethod, note: null, ...fit };
 }
 
+// ---- group collapsing ----------------------------------------------------------------------------------
+
+/**
+ * Merge rows grouped by `keys` into groups over only the keys that vary among them. Every numeric field is a
+ * count or a sum, so merging is exact; this finds the varying keys and aggregates in one pass over the data.
+ */
+function collapse<R extends Record<string, unknown>>(keys: readonly string[], rows: R[], sums: readonly (keyof R & string)[]): { by: string[]; rows: R[] } {
+  const by = keys.filter((k, i) => k !== 'seed' && new Set(rows.map((r) => JSON.stringify(r[`g${i}`] ?? null))).size > 1);
+  const idx = by.map((k) => keys.indexOf(k));
+  const merged = new Map<string, R>();
+  for (const r of rows) {
+    const id = JSON.stringify(idx.map((i) => r[`g${i}`] ?? null));
+    const m = merged.get(id);
+    if (!m) {
+      const out: Record<string, unknown> = {};
+      idx.forEach((i, j) => (out[`g${j}`] = r[`g${i}`]));
+      for (const f of sums) out[f] = r[f];
+      merged.set(id, out as R);
+    } else {
+      for (const f of sums) {
+        const a = m[f] as number | null;
+        const b = r[f] as number | null;
+        (m as Record<string, unknown>)[f] = a === null ? b : b === null ? a : a + b;
+      }
+    }
+  }
+  return { by, rows: [...merged.values()] };
+}
+
 // ---- agreement -----------------------------------------------------------------------------------------
 
 export const phases = ['init', 'final'] as const;
@@ -223,6 +253,11 @@ export interface AgreementOptions extends Selection {
   mode?: (typeof modes)[number];
   /** Group keys; default: every config key that varies (seed excluded, it is what sd runs over). */
   by?: readonly string[];
+  /**
+   * Instead of `by`: candidate keys (cheap column keys, say); the groups are over those of them that vary,
+   * found in the same pass as the aggregate.
+   */
+  byVarying?: readonly string[];
 }
 
 /** Per-group sufficient statistics of log(value) over the values > 0 (for slope fits on subsets). */
@@ -270,11 +305,11 @@ export function agreement(db: Db, opts: AgreementOptions): AgreementResult {
   const phase = opts.phase ?? 'init';
   const kind = opts.kind ?? 'ntk';
   const mode = opts.mode ?? 'exact';
-  const by = [...(opts.by ?? varyingKeys(db, opts))];
+  const keys = [...(opts.by ?? opts.byVarying ?? varyingKeys(db, opts))];
   const k = kernelMetrics;
-  const rows = db
+  const raw = db
     .select({
-      ...groupFields(by),
+      ...groupFields(keys),
       n: count(k.relFrob),
       sum: sql<number | null>`sum(${k.relFrob})`,
       sumSq: sql<number | null>`sum(${k.relFrob} * ${k.relFrob})`,
@@ -287,10 +322,13 @@ export function agreement(db: Db, opts: AgreementOptions): AgreementResult {
     .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
     .innerJoin(k, and(eq(k.trialId, trials.id), eq(k.phase, phase), eq(k.kind, kind), eq(k.mode, mode)))
     .where(whereOf(opts))
-    .groupBy(...by.map((key) => keyExpr(key)))
+    .groupBy(...keys.map((key) => keyExpr(key)))
     .all()
     .filter((r) => r.n > 0); // with no group keys, an empty selection still gives one row
-  if (rows.length === 0) noRows(opts, `kernel metrics (${phase}, ${kind}, ${mode})`);
+  if (raw.length === 0) noRows(opts, `kernel metrics (${phase}, ${kind}, ${mode})`);
+  const { by, rows } = opts.by === undefined && opts.byVarying !== undefined
+    ? collapse(keys, raw, ['n', 'sum', 'sumSq', 'aN', 'aSum', 'aSumSq', 'nLog', 'sumLog', 'sumLog2'])
+    : { by: keys, rows: raw };
   const groups = rows.map((r) => {
     const d = summaryFromSums(r.n, r.sum, r.sumSq);
     const a = summaryFromSums(r.aN, r.aSum, r.aSumSq);
@@ -328,12 +366,12 @@ export interface MovementResult {
 }
 
 /** NTK movement ‖Θ̂_T − Θ̂_0‖/‖Θ̂_0‖ (final, ntk, exact rows) per group, with its width slope. */
-export function movement(db: Db, opts: Selection & { by?: readonly string[] }): MovementResult {
-  const by = [...(opts.by ?? varyingKeys(db, opts))];
+export function movement(db: Db, opts: Selection & { by?: readonly string[]; byVarying?: readonly string[] }): MovementResult {
+  const keys = [...(opts.by ?? opts.byVarying ?? varyingKeys(db, opts))];
   const k = kernelMetrics;
-  const rows = db
+  const raw = db
     .select({
-      ...groupFields(by),
+      ...groupFields(keys),
       n: count(k.movement),
       sum: sql<number | null>`sum(${k.movement})`,
       sumSq: sql<number | null>`sum(${k.movement} * ${k.movement})`,
@@ -343,10 +381,13 @@ export function movement(db: Db, opts: Selection & { by?: readonly string[] }): 
     .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
     .innerJoin(k, and(eq(k.trialId, trials.id), eq(k.phase, 'final'), eq(k.kind, 'ntk'), eq(k.mode, 'exact')))
     .where(whereOf(opts, sql`${k.movement} is not null`))
-    .groupBy(...by.map((key) => keyExpr(key)))
+    .groupBy(...keys.map((key) => keyExpr(key)))
     .all()
     .filter((r) => r.n > 0);
-  if (rows.length === 0) noRows(opts, 'NTK movement values');
+  if (raw.length === 0) noRows(opts, 'NTK movement values');
+  const { by, rows } = opts.by === undefined && opts.byVarying !== undefined
+    ? collapse(keys, raw, ['n', 'sum', 'sumSq', 'nLog', 'sumLog', 'sumLog2'])
+    : { by: keys, rows: raw };
   const groups = rows.map((r) => {
     const s = summaryFromSums(r.n, r.sum, r.sumSq);
     return {
@@ -543,5 +584,122 @@ export function heatmap(db: Db, sel: Selection, metric: HeatmapMetric): HeatmapC
   }
   return rows
     .map((r) => ({ fWidth: r.fWidth, gWidth: r.gWidth, ...summaryFromSums(r.n, r.sum, r.sumSq) }))
+    .sort((a, b) => a.fWidth - b.fWidth || a.gWidth - b.gWidth);
+}
+
+// ---- sweep cube: one pass for the dashboard's default views ---------------------------------------------
+
+/** The config keys with their own column, seed excluded: what the cube groups by. */
+export const cubeKeys: readonly string[] = columnKeys.filter((k) => k !== 'seed');
+
+const cubeSums = [
+  'trials', 'lossN', 'lossSum', 'lossSq', 'testN', 'testSum', 'testSq',
+  'iN', 'iSum', 'iSq', 'iaN', 'iaSum', 'iaSq', 'iLogN', 'iLog', 'iLog2',
+  'fN', 'fSum', 'fSq', 'faN', 'faSum', 'faSq', 'fLogN', 'fLog', 'fLog2',
+  'mN', 'mSum', 'mSq', 'mLogN', 'mLog', 'mLog2',
+] as const;
+type CubeSum = (typeof cubeSums)[number];
+export type CubeRow = Record<`g${number}`, ConfigValue> & Record<CubeSum, number | null>;
+
+/**
+ * Sums and counts of every metric the dashboard shows by default (final and test loss; init and final NTK exact
+ * distance and alignment; movement), grouped by all cube keys, in one pass over the sweep. Every view below
+ * (heatmaps, NTK-exact agreement, movement) is derived from these rows by exact merging of sums.
+ */
+export function sweepCube(db: Db, sel: Selection): CubeRow[] {
+  const ki = alias(kernelMetrics, 'ki');
+  const kf = alias(kernelMetrics, 'kf');
+  const m = (x: SQLWrapper, p: string) => ({
+    [`${p}N`]: sql<number>`count(${x})`,
+    [`${p}Sum`]: sql<number | null>`sum(${x})`,
+    [`${p}Sq`]: sql<number | null>`sum(${x} * ${x})`,
+  });
+  const l = (x: SQLWrapper, p: string) => {
+    const s = logSums(x);
+    return { [`${p}LogN`]: s.nLog, [`${p}Log`]: s.sumLog, [`${p}Log2`]: s.sumLog2 };
+  };
+  const fields = {
+    ...groupFields(cubeKeys),
+    trials: sql<number>`count(*)`,
+    ...m(trials.trainLoss, 'loss'), ...m(trials.testLoss, 'test'),
+    ...m(ki.relFrob, 'i'), ...m(ki.alignment, 'ia'), ...l(ki.relFrob, 'i'),
+    ...m(kf.relFrob, 'f'), ...m(kf.alignment, 'fa'), ...l(kf.relFrob, 'f'),
+    ...m(kf.movement, 'm'), ...l(kf.movement, 'm'),
+  };
+  const rows = db
+    .select(fields)
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .leftJoin(ki, and(eq(ki.trialId, trials.id), eq(ki.phase, 'init'), eq(ki.kind, 'ntk'), eq(ki.mode, 'exact')))
+    .leftJoin(kf, and(eq(kf.trialId, trials.id), eq(kf.phase, 'final'), eq(kf.kind, 'ntk'), eq(kf.mode, 'exact')))
+    .where(whereOf(sel))
+    .groupBy(...cubeKeys.map((k) => keyExpr(k)))
+    .all();
+  return rows as unknown as CubeRow[];
+}
+
+function fromCube(rows: readonly CubeRow[], count: CubeSum, fields: readonly CubeSum[], by?: readonly string[]): { by: string[]; rows: CubeRow[] } {
+  const live = rows.filter((r) => Number(r[count]) > 0);
+  if (by === undefined) return collapse(cubeKeys, live, fields);
+  // Group by given cube keys: keep those columns and merge.
+  const idx = by.map((k) => cubeKeys.indexOf(k));
+  const renamed = live.map((r) => {
+    const out: Record<string, unknown> = {};
+    idx.forEach((i, j) => (out[`g${j}`] = r[`g${i}`]));
+    for (const f of fields) out[f] = r[f];
+    return out as CubeRow;
+  });
+  const merged = new Map<string, CubeRow>();
+  for (const r of renamed) {
+    const id = JSON.stringify(by.map((_, j) => r[`g${j}`]));
+    const m = merged.get(id);
+    if (!m) merged.set(id, { ...r });
+    else for (const f of fields) m[f] = m[f] === null ? r[f] : r[f] === null ? m[f] : (m[f] as number) + (r[f] as number);
+  }
+  return { by: [...by], rows: [...merged.values()] };
+}
+
+/** NTK-exact agreement (init or final) from the cube, grouped by the cube keys that vary. */
+export function agreementFromCube(rows: readonly CubeRow[], sweep: string, phase: 'init' | 'final'): AgreementResult {
+  const p = phase === 'init' ? 'i' : 'f';
+  const f = (s: string) => s as CubeSum;
+  const sums = [f(`${p}N`), f(`${p}Sum`), f(`${p}Sq`), f(`${p}aN`), f(`${p}aSum`), f(`${p}aSq`), f(`${p}LogN`), f(`${p}Log`), f(`${p}Log2`)];
+  const { by, rows: rs } = fromCube(rows, f(`${p}N`), sums);
+  if (rs.length === 0) throw new HypersweepError(`no kernel metrics (${phase}, ntk, exact) for sweep ${sweep}`);
+  const groups = rs.map((r) => {
+    const d = summaryFromSums(Number(r[f(`${p}N`)]), r[f(`${p}Sum`)], r[f(`${p}Sq`)]);
+    const a = summaryFromSums(Number(r[f(`${p}aN`)]), r[f(`${p}aSum`)], r[f(`${p}aSq`)]);
+    return {
+      key: groupKeyOf(by, r), n: d.n, distanceMean: d.mean, distanceSd: d.sd, alignmentN: a.n, alignmentMean: a.mean, alignmentSd: a.sd,
+      log: { nLog: Number(r[f(`${p}LogN`)]), sumLog: Number(r[f(`${p}Log`)]), sumLog2: Number(r[f(`${p}Log2`)]) },
+    };
+  });
+  groups.sort(compareKeys(by));
+  return { sweep, phase, kind: 'ntk', mode: 'exact', by, groups, fit: slopeOverGroups(by, groups) };
+}
+
+/** NTK movement from the cube, grouped by the cube keys that vary. */
+export function movementFromCube(rows: readonly CubeRow[], sweep: string): MovementResult {
+  const { by, rows: rs } = fromCube(rows, 'mN', ['mN', 'mSum', 'mSq', 'mLogN', 'mLog', 'mLog2']);
+  if (rs.length === 0) throw new HypersweepError(`no NTK movement values for sweep ${sweep}`);
+  const groups = rs.map((r) => {
+    const s = summaryFromSums(Number(r.mN), r.mSum, r.mSq);
+    return { key: groupKeyOf(by, r), n: s.n, movementMean: s.mean, movementSd: s.sd, log: { nLog: Number(r.mLogN), sumLog: Number(r.mLog), sumLog2: Number(r.mLog2) } };
+  });
+  groups.sort(compareKeys(by));
+  return { sweep, by, groups, fit: slopeOverGroups(by, groups) };
+}
+
+/** A heatmap (f.width × g.width) from the cube. */
+export function heatmapFromCube(rows: readonly CubeRow[], metric: HeatmapMetric): HeatmapCell[] {
+  const [n, s, q]: [CubeSum, CubeSum, CubeSum] =
+    metric === 'final_loss' ? ['lossN', 'lossSum', 'lossSq']
+      : metric === 'test_loss' ? ['testN', 'testSum', 'testSq']
+        : metric === 'init_distance' ? ['iN', 'iSum', 'iSq']
+          : metric === 'final_distance' ? ['fN', 'fSum', 'fSq']
+            : ['mN', 'mSum', 'mSq'];
+  const { rows: rs } = fromCube(rows, n, [n, s, q], ['f.width', 'g.width']);
+  return rs
+    .map((r) => ({ fWidth: Number(r.g0), gWidth: Number(r.g1), ...summaryFromSums(Number(r[n]), r[s], r[q]) }))
     .sort((a, b) => a.fWidth - b.fWidth || a.gWidth - b.gWidth);
 }

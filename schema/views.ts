@@ -66,6 +66,7 @@ GROUP BY st.sweep, ${groupCols}`,
 export const indexDdl: Record<string, string> = {
   trials_cover_idx:
     'CREATE INDEX IF NOT EXISTS trials_cover_idx ON trials (id, status, task, f_width, g_width, f_depth, g_depth, lr, seed, train_loss, test_loss)',
+  trials_cells_idx: 'CREATE INDEX IF NOT EXISTS trials_cells_idx ON trials (f_width, g_width, seed, status, id)',
   kernel_metrics_cover_idx:
     'CREATE INDEX IF NOT EXISTS kernel_metrics_cover_idx ON kernel_metrics (trial_id, phase, kind, mode, rel_frob, alignment, movement)',
 };

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
 import { createDashboardServer, listen } from '../dashboards/server.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
+import type { TrialStatus } from '../schema/tables.js';
 import { downsample } from '../schema/queries-stats.js';
 import { cliPath } from './helpers/cli.js';
 
@@ -19,7 +20,7 @@ let seeded: SeededTrial[];
 
 const fWidths = [16, 32, 64, 128];
 const gWidths = [8, 16];
-const statusOf = (i: number, n: number) => (i >= n - 3 ? 'queued' : i === n - 4 ? 'running' : i % 7 === 2 ? 'failed' : i === 5 ? 'diverged' : 'completed') as const;
+const statusOf = (i: number, n: number): TrialStatus => (i >= n - 3 ? 'queued' : i === n - 4 ? 'running' : i % 7 === 2 ? 'failed' : i === 5 ? 'diverged' : 'completed');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hs-dash-'));

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../orchestrator/identity.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
-import { agreement, convergence, exportTrials, movement, parseWhere, varyingKeys } from '../schema/queries.js';
+import {
+  agreement, agreementFromCube, convergence, cubeKeys, exportTrials, heatmap, heatmapFromCube, heatmapMetrics, movement, movementFromCube,
+  parseWhere, sweepCube, varyingKeys,
+} from '../schema/queries.js';
 import { fitLogLogSlope, tQuantile } from '../schema/queries-stats.js';
 import { recordFailure, recordResult, upsertSweep } from '../schema/store.js';
 import { ensureViews } from '../schema/views.js';
@@ -306,9 +309,42 @@ describe('query convergence', () => {
   });
 });
 
+describe('sweep cube (the dashboard\'s one-pass aggregate)', () => {
+  it('gives the same agreement, movement and heatmaps as the direct queries', () => {
+    for (const sweep of ['A', 'B', 'C']) {
+      const cube = sweepCube(db, { sweep });
+      for (const phase of ['init', 'final'] as const) {
+        const a = agreementFromCube(cube, sweep, phase);
+        const b = agreement(db, { sweep, phase, byVarying: cubeKeys });
+        const c = agreement(db, { sweep, phase }); // default grouping: every varying config key
+        expect(a.by).toEqual(b.by);
+        expect(a.by).toEqual(c.by);
+        expect(a.groups.map((g) => g.key)).toEqual(c.groups.map((g) => g.key));
+        a.groups.forEach((g, i) => {
+          expect(g.n).toBe(c.groups[i].n);
+          expect(g.distanceMean!).toBeCloseTo(c.groups[i].distanceMean!, 12);
+          expect(g.distanceSd!).toBeCloseTo(c.groups[i].distanceSd!, 9);
+          expect(g.alignmentMean!).toBeCloseTo(c.groups[i].alignmentMean!, 12);
+        });
+        expect(a.fit.slope ?? null).toEqual(c.fit.slope === undefined ? null : expect.closeTo(c.fit.slope, 10));
+      }
+      const m = movementFromCube(cube, sweep);
+      const n = movement(db, { sweep });
+      expect(m.groups.map((g) => [g.key, g.n])).toEqual(n.groups.map((g) => [g.key, g.n]));
+      m.groups.forEach((g, i) => expect(g.movementMean!).toBeCloseTo(n.groups[i].movementMean!, 12));
+      for (const metric of heatmapMetrics) {
+        const x = heatmapFromCube(cube, metric);
+        const y = heatmap(db, { sweep }, metric).filter((c) => c.n > 0);
+        expect(x.map((c) => [c.fWidth, c.gWidth, c.n]), `${sweep} ${metric}`).toEqual(y.map((c) => [c.fWidth, c.gWidth, c.n]));
+        x.forEach((c, i) => expect(c.mean!).toBeCloseTo(y[i].mean!, 12));
+      }
+    }
+  });
+});
+
 describe('SQL views', () => {
   it('agree with the query functions', () => {
-    expect(ensureViews(db).sort()).toEqual(['kernel_metrics_cover_idx', 'trials_cover_idx', 'v_agreement', 'v_convergence', 'v_movement', 'v_trials_flat']);
+    expect(ensureViews(db).sort()).toEqual(['kernel_metrics_cover_idx', 'trials_cells_idx', 'trials_cover_idx', 'v_agreement', 'v_convergence', 'v_movement', 'v_trials_flat']);
     expect(ensureViews(db)).toEqual([]);
     const q = agreement(db, { sweep: 'A' });
     const rows = db.$client

@@ -121,7 +121,7 @@ async function select(name: string): Promise<void> {
 const enc = encodeURIComponent;
 
 async function refreshCurves(): Promise<void> {
-  const r = await api<{ trials: CurveTrial[]; finished: number }>(`/api/sweeps/${enc(state.sweep!)}/curves?limit=40&points=60`);
+  const r = await api<{ trials: CurveTrial[] }>(`/api/sweeps/${enc(state.sweep!)}/curves?limit=40&points=60`);
   await draw('curves', lossCurvesSpec(r.trials));
 }
 
