@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  REDIS_URL, runCmd, noopSweep, spawnRaw, waitActive, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, wipePrefix,
+  REDIS_URL, runCmd, noopSweep, spawnRaw, waitActive, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, removeTempDirs, wipePrefix,
   type Proc,
 } from './queue-helpers.js';
 
@@ -12,6 +12,7 @@ const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
 });
+afterAll(removeTempDirs);
 
 /** Short locks so a dead worker's trial is picked up again within about a second. */
 const fastStall = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];

@@ -1,7 +1,7 @@
 /** Shared by the queue and fault tests: real worker processes, a unique Redis prefix per test, db checks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,8 +14,17 @@ export function uniquePrefix(tag: string): string {
   return `hst-${tag}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
+const tempDirs: string[] = [];
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'hypersweep-queue-'));
+  const dir = mkdtempSync(join(tmpdir(), 'hypersweep-queue-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Remove the folders tempDir made (call in afterAll). */
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Write a noop sweep of `seeds` trials, each sleeping `sleepMs`. */

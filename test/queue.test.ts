@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { TRIALS_QUEUE, jobProgressSchema } from '../orchestrator/distributed/protocol.js';
 import {
-  REDIS_URL, runCmd, countRows, countRowsWhere, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until,
+  REDIS_URL, runCmd, countRows, countRowsWhere, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, removeTempDirs,
   wipePrefix, type Proc,
 } from './queue-helpers.js';
 
@@ -14,6 +14,7 @@ const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
 });
+afterAll(removeTempDirs);
 
 async function workers(prefix: string, n: number, extra: string[] = []): Promise<Proc[]> {
   const ws = await Promise.all(Array.from({ length: n }, () => startWorker(prefix, extra)));
