@@ -16,8 +16,8 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-async function workers(prefix: string, n: number, extra: string[] = []): Promise<Proc[]> {
-  const ws = await Promise.all(Array.from({ length: n }, () => startWorker(prefix, extra)));
+async function workers(prefix: string, n: number, extra: string[] = [], each: string[][] = []): Promise<Proc[]> {
+  const ws = await Promise.all(Array.from({ length: n }, (_, i) => startWorker(prefix, [...extra, ...(each[i] ?? [])])));
   for (const w of ws) cleanup.push(() => stop(w));
   cleanup.push(() => wipePrefix(prefix));
   return ws;
@@ -31,7 +31,8 @@ describe('run --redis with two worker processes', () => {
     const dir = tempDir();
     const db = join(dir, 'r.db');
     const prefix = uniquePrefix('e2e');
-    const ws = await workers(prefix, 2);
+    // One worker sandboxes trials in child processes, the other in worker threads.
+    const ws = await workers(prefix, 2, [], [[], ['--threads']]);
 
     const first = await run(noopSweep(dir, 'e2e', [0, 1, 2, 3, 4, 5, 6, 7], 300), db, prefix);
     expect(first.stderr).toBe('');
