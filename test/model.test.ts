@@ -165,6 +165,15 @@ describe('training', () => {
     expect(r.stepsRun).toBeLessThan(50);
     expect(r.curve.every(([, l]) => Number.isFinite(l))).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+    // the loss is read only at logged steps: divergence is then caught at the next one
+    const net7 = createHyperNet(spec, 1);
+    const r7 = await train(net7, data, { optimizer: 'sgd', lr: 1e12, steps: 50, batchSize: 4, loss: 'mse', logEvery: 7, seed: 0 });
+    net7.dispose();
+    expect(r.stepsRun).toBeGreaterThan(1); // the first run did take finite steps before diverging
+    expect(r7.status).toBe('diverged');
+    expect(r7.stepsRun % 7).toBe(1);
+    expect(r7.stepsRun).toBeGreaterThan(1);
+    expect(tf.memory().numTensors).toBe(before);
     net.dispose();
     tf.dispose([data.x, data.z, data.y]);
   });

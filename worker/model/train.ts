@@ -3,7 +3,8 @@
  * cross-entropy. Losses:
  *   mse:  L = (1/2N) Σ_i ‖h(u_i) − y_i‖²      (half the squared error, summed over outputs, mean over samples)
  *   xent: L = −(1/N) Σ_i Σ_c y_ic log softmax(h(u_i))_c     (y one-hot or a distribution)
- * A non-finite loss stops training with status 'diverged' (no throw); an aborted signal with 'aborted'.
+ * A non-finite loss stops training with status 'diverged' (no throw); an aborted signal with 'aborted'. The loss
+ * is read only at logged steps (every logEvery) and the last step, so divergence is detected there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HyperNet } from './hypernet.js';
@@ -43,7 +44,7 @@ export interface TrainOutcome {
   /** [step, loss]: the loss of the batch used at `step`, before that step's update; the last point is the full
    *  training loss after the last update (unless diverged). Finite values only. */
   curve: [number, number][];
-  /** Updates applied. */
+  /** Updates applied (on divergence: including the step whose loss was first seen non-finite). */
   stepsRun: number;
   /** Full training-set loss after training; null when diverged. */
   finalLoss: number | null;
@@ -117,17 +118,22 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
       }
       const lossT = optimizer.minimize(() => lossOf(net.forward(batch.x, batch.z), batch.y, opts.loss), true, net.params);
       if (idx) tf.dispose([idx, batch.x, batch.z, batch.y]);
-      const lv = lossT ? (await lossT.data())[0] : NaN; // async read: webgpu has no sync read in Node
-      lossT?.dispose();
-      if (!Number.isFinite(lv)) {
-        status = 'diverged';
-        break;
-      }
       stepsRun++;
-      if (step % opts.logEvery === 0) {
-        curve.push([step, lv]);
-        hooks.onLog?.(step, lv);
-      }
+      // The loss is read (a GPU→CPU sync on webgpu) only at logged steps and the last one. Non-finite weights stay
+      // non-finite, so divergence is still caught, at most logEvery − 1 steps late.
+      const logged = step % opts.logEvery === 0;
+      if (logged || step === opts.steps - 1) {
+        const lv = lossT ? (await lossT.data())[0] : NaN; // async read: webgpu has no sync read in Node
+        lossT?.dispose();
+        if (!Number.isFinite(lv)) {
+          status = 'diverged';
+          break;
+        }
+        if (logged) {
+          curve.push([step, lv]);
+          hooks.onLog?.(step, lv);
+        }
+      } else lossT?.dispose();
       await nextTick(); // lets an abort (or a lock renewal) in
     }
   } finally {
