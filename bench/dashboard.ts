@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openForDashboard } from '../dashboards/cli.js';
 import { seedSweep } from '../dashboards/seed.js';
 import { createDashboardServer, listen } from '../dashboards/server.js';
 import { closeDb, openDb } from '../schema/db.js';
+import type { TrialStatus } from '../schema/tables.js';
 import { ensureViews } from '../schema/views.js';
 
 /**
@@ -24,21 +25,24 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'hs-bench-dash-'));
-  const file = join(dir, 'bench.db');
+  // BENCH_DB=FILE keeps the seeded database there (and reuses it when it exists) for repeated runs.
+  const keep = process.env.BENCH_DB;
+  const dir = keep ? undefined : mkdtempSync(join(tmpdir(), 'hs-bench-dash-'));
+  const file = keep ?? join(dir as string, 'bench.db');
+  const reuse = keep !== undefined && existsSync(keep);
   try {
     let t = performance.now();
     const w = openDb(file);
-    const trials = seedSweep(w, {
-      sweep: 'bench', fWidths, gWidths, seeds,
-      statusOf: (i, n) => (i >= n - 200 ? 'queued' : i >= n - 216 ? 'running' : i % 97 === 5 ? 'failed' : 'completed'),
-    });
+    const statusOf = (i: number, n: number): TrialStatus => (i >= n - 200 ? 'queued' : i >= n - 216 ? 'running' : i % 97 === 5 ? 'failed' : 'completed');
+    const trials = reuse
+      ? (w.$client.prepare("SELECT trial_id AS id FROM sweep_trials WHERE sweep = 'bench' ORDER BY rowid").all() as Array<{ id: string }>)
+      : seedSweep(w, { sweep: 'bench', fWidths, gWidths, seeds, statusOf });
     const seedMs = performance.now() - t;
     t = performance.now();
     ensureViews(w);
     const indexMs = performance.now() - t;
     closeDb(w);
-    console.log(`seeded ${trials.length} trials (21-point curves, 8 kernel rows each) in ${(seedMs / 1000).toFixed(1)} s; views + covering indexes + ANALYZE in ${(indexMs / 1000).toFixed(1)} s`);
+    console.log(`${reuse ? 'reused' : 'seeded'} ${trials.length} trials (21-point curves, 8 kernel rows each) in ${(seedMs / 1000).toFixed(1)} s; views + covering indexes + ANALYZE in ${(indexMs / 1000).toFixed(1)} s`);
 
     const db = openForDashboard(file);
     const detailId = trials[12345].id;
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
     console.log(`cold page load (${pageRoutes.length} requests, fresh cache): ${loads.map((x) => x.toFixed(0)).join(', ')} ms; median ${pct(loads, 50).toFixed(0)} ms`);
     closeDb(db);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
