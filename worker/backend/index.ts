@@ -52,6 +52,8 @@ async function useWasm(): Promise<BackendInfo> {
 async function useCpu(): Promise<BackendInfo> {
   const cpu = await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'tf.setBackend(cpu) failed');
+  // The cpu backend prints a multi-line "install tfjs-node" banner on its first write; we chose cpu on purpose.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { name: 'cpu', device: 'cpu (pure JavaScript)', version: `tfjs-core ${tf.version_core}, tfjs-backend-cpu ${cpu.version_cpu}` };
 }
 
@@ -91,12 +93,13 @@ async function useWebgpu(): Promise<BackendInfo> {
   } catch (e) {
     throw new BackendUnavailableError('webgpu', `npm package webgpu did not load (${reason(e)})`);
   }
-  if (gpuMod.globals) Object.assign(globalThis, gpuMod.globals);
   const gpu = gpuMod.create([]);
-  // Node ≥ 21 has a read-only navigator getter: define the property instead of assigning it.
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new BackendUnavailableError('webgpu', 'no GPU adapter (needs libvulkan1 and a GPU Vulkan driver)');
+  // tfjs-backend-webgpu finds the GPU through navigator.gpu and uses the WebGPU globals (GPUBufferUsage, …).
+  if (gpuMod.globals) Object.assign(globalThis, gpuMod.globals);
+  // Node ≥ 21 has a read-only navigator getter: define the property instead of assigning it.
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const wgpu = await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'tf.setBackend(webgpu) failed');
   const i = adapter.info ?? {};
