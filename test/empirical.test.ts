@@ -12,7 +12,7 @@ import {
   type ProbePoints,
 } from '../worker/kernels/empirical.js';
 import { computeKernels, relFrob, type Gram } from '../worker/kernels/index.js';
-import { createHyperNet, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
+import { createHyperNet, forwardTrace, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -127,6 +127,29 @@ describe('structured empirical NTK', () => {
     const both0 = dist(64, 16, 8);
     const both1 = dist(1024, 256, 8);
     expect(both1).toBeLessThan(0.5 * both0); // ~ width^(−1/2): 16× width → ~4× closer
+    tf.dispose([probe.x, probe.z]);
+  });
+});
+
+describe('the forward pass at large width', () => {
+  it('keeps unit activations on average and its last hidden Gram matches Σ_f (8 nets, n = 2048)', () => {
+    const probe = gridProbe(8, 71);
+    const exact = analytic(probe, 3, 2, 'exact');
+    const grams: Gram[] = [];
+    for (let s = 0; s < 8; s++) {
+      const net = createHyperNet({ dx: 8, dz: 8, n: 2048, H: 3, m: 8, L: 2, k: 1 }, 40 + s);
+      const sigma = tf.tidy(() => {
+        const top = forwardTrace(net, probe.x, probe.z).a[2];
+        return tf.matMul(top, tf.transpose(top)) as tf.Tensor2D;
+      });
+      grams.push({ rows: 8, cols: 8, data: Float64Array.from(sigma.dataSync()) });
+      sigma.dispose();
+      net.dispose();
+    }
+    const est = meanGram(grams);
+    // one net's ‖a²‖² has sd ≈ √(2·5/n) ≈ 0.07 at n = 2048; the mean of 8 about 0.025
+    for (let i = 0; i < 8; i++) expect(Math.abs(est.data[i * 9] - 1)).toBeLessThan(0.08); // diag Σ_f = 1
+    expect(relFrob(est, exact.sigmaF)).toBeLessThan(0.05);
     tf.dispose([probe.x, probe.z]);
   });
 });
