@@ -107,6 +107,16 @@ async function useWebgpu(): Promise<BackendInfo> {
   return { name: 'webgpu', device, version: `tfjs-core ${tf.version_core}, tfjs-backend-webgpu ${wgpu.WebGPUBackend ? tf.version_core : "?"}` };
 }
 
+/**
+ * Throws when the active backend cannot read tensors synchronously (webgpu in Node has no dataSync), naming the
+ * async variant to use instead. A bug in the caller, not a user error.
+ */
+export function assertSyncReadable(what: string): void {
+  if (tf.getBackend() === 'webgpu') {
+    throw new Error(`${what}: the webgpu backend has no synchronous read in Node; use the …Async variant`);
+  }
+}
+
 const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> = {
   wasm: useWasm,
   cpu: useCpu,

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createHyperNet, forwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from '../model/hypernet.js';
+import { assertSyncReadable } from '../backend/index.js';
 import { matMulBT } from '../backend/wasm-patches.js';
 import type { KernelAgreement } from '../result.js';
 import type { Gram } from './gram.js';
@@ -38,6 +39,7 @@ function blockGram(r: tf.Tensor2D, k: number): tf.Tensor2D {
 /** Read a [P, P] float32 tensor into a float64 Gram and dispose it (sync: not on webgpu in Node). */
 function readGram(t: tf.Tensor2D): Gram {
   try {
+    assertSyncReadable('empirical kernels');
     return { rows: t.shape[0], cols: t.shape[1], data: Float64Array.from(t.dataSync()) };
   } finally {
     t.dispose();

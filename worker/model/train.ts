@@ -7,6 +7,7 @@
  * is read only at logged steps (every logEvery) and the last step, so divergence is detected there.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { assertSyncReadable } from '../backend/index.js';
 import type { HyperNet } from './hypernet.js';
 import { mulberry32, permutation } from './rng.js';
 
@@ -61,6 +62,7 @@ export function lossOf(h: tf.Tensor2D, y: tf.Tensor2D, loss: LossName): tf.Scala
 
 /** The loss of the whole data set (one forward pass). Sync read: not on webgpu, use evaluateLossAsync there. */
 export function evaluateLoss(net: HyperNet, data: TrainData, loss: LossName): number {
+  assertSyncReadable('evaluateLoss');
   const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
   const v = t.dataSync()[0];
   t.dispose();
