@@ -448,6 +448,21 @@ describe('hypersweep query / export (CLI)', () => {
     }
   });
 
+  it('creates the SQL views from the command line', async () => {
+    const fresh = join(dir, 'views.db');
+    const w = openDb(fresh);
+    closeDb(w);
+    const r = await runCli(['query', 'views', '--db', fresh]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/created or updated: .*v_agreement/);
+    const again = await runCli(['query', 'views', '--db', fresh]);
+    expect(again.stdout).toMatch(/up to date/);
+    const v = openDb(fresh, { readonly: true });
+    const names = (v.$client.prepare("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name").all() as Array<{ name: string }>).map((x) => x.name);
+    closeDb(v);
+    expect(names).toEqual(['v_agreement', 'v_convergence', 'v_movement', 'v_trials_flat']);
+  });
+
   it('fails with one line and exit 2 on an unknown sweep, an unknown key and an empty result', async () => {
     for (const args of [
       ['query', 'agreement', '--db', dbFile, '--sweep', 'nope'],

@@ -82,7 +82,7 @@ function renderSweeps(list: SweepStatus[]): void {
     bar.append(fill);
     prog.append(bar, text('span', `${s.done} / ${s.total}`));
     tr.append(prog);
-    tr.addEventListener('click', () => select(s.name));
+    tr.addEventListener('click', () => void select(s.name).catch(showError));
     body.append(tr);
   }
   $('#live').textContent = list.some((s) => s.active) ? 'live: polling every 2 s' : 'idle';
