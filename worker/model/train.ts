@@ -60,18 +60,46 @@ export function lossOf(h: tf.Tensor2D, y: tf.Tensor2D, loss: LossName): tf.Scala
   });
 }
 
-/** The loss of the whole data set (one forward pass). Sync read: not on webgpu, use evaluateLossAsync there. */
-export function evaluateLoss(net: HyperNet, data: TrainData, loss: LossName): number {
+/** Rows [r0, r0 + n) of the data as a TrainData (slices; the caller disposes them). */
+function rows(data: TrainData, r0: number, n: number): TrainData {
+  return {
+    x: tf.slice(data.x, [r0, 0], [n, -1]),
+    z: tf.slice(data.z, [r0, 0], [n, -1]),
+    y: tf.slice(data.y, [r0, 0], [n, -1]),
+  };
+}
+
+/** The loss of the whole data set as a scalar tensor, in chunks of at most `chunk` rows (bounded memory). */
+function datasetLoss(net: HyperNet, data: TrainData, loss: LossName, chunk: number): tf.Scalar {
+  const N = data.x.shape[0];
+  if (N <= chunk) return tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
+  let total = tf.scalar(0);
+  for (let r0 = 0; r0 < N; r0 += chunk) {
+    const n = Math.min(chunk, N - r0);
+    const next = tf.tidy(() => {
+      const d = rows(data, r0, n);
+      return tf.add(total, tf.mul(lossOf(net.forward(d.x, d.z), d.y, loss), n / N)) as tf.Scalar;
+    });
+    total.dispose();
+    total = next;
+  }
+  return total;
+}
+
+/** The loss of the whole data set, evaluated `chunk` rows at a time. Sync read: not on webgpu (use evaluateLossAsync). */
+export function evaluateLoss(net: HyperNet, data: TrainData, loss: LossName, chunk = 1024): number {
   assertSyncReadable('evaluateLoss');
-  const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
+  const t = datasetLoss(net, data, loss, chunk);
+  try {
+    return t.dataSync()[0];
+  } finally {
+    t.dispose();
+  }
 }
 
 /** `evaluateLoss` with an asynchronous read: works on every backend. */
-export async function evaluateLossAsync(net: HyperNet, data: TrainData, loss: LossName): Promise<number> {
-  const t = tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
+export async function evaluateLossAsync(net: HyperNet, data: TrainData, loss: LossName, chunk = 1024): Promise<number> {
+  const t = datasetLoss(net, data, loss, chunk);
   try {
     return (await t.data())[0];
   } finally {
@@ -142,7 +170,7 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
     optimizer.dispose();
   }
   if (status === 'diverged') return { status, curve, stepsRun, finalLoss: null };
-  const finalLoss = await evaluateLossAsync(net, data, opts.loss);
+  const finalLoss = await evaluateLossAsync(net, data, opts.loss, Math.max(B, 1024));
   if (!Number.isFinite(finalLoss)) return { status: 'diverged', curve, stepsRun, finalLoss: null };
   if (curve.length === 0 || curve[curve.length - 1][0] !== stepsRun) {
     curve.push([stepsRun, finalLoss]);
