@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseOrThrow } from '../orchestrator/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
 import { trialConfigSchema, type TrialConfigInput } from './config.js';
-import { empiricalGp, empiricalNtk, kernelAgreement, monteCarloGp, ntkMovement } from './kernels/empirical.js';
+// The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
+import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet } from './model/index.js';
 import type { TrialProgress } from './progress.js';
@@ -84,11 +85,11 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
     let ntk0: Gram | null = null, gp0: Gram | null = null;
     if (probe) {
       phase('kernels-init');
-      ntk0 = empiricalNtk(net, probe);
+      ntk0 = await empiricalNtkAsync(net, probe);
       gp0 =
         cfg.kernels.ensemble > 1
-          ? monteCarloGp(spec, probe, Array.from({ length: cfg.kernels.ensemble }, (_, i) => subSeed(cfg.seed, 1000 + i)), { normalizeZ })
-          : empiricalGp(net, probe);
+          ? await monteCarloGpAsync(spec, probe, Array.from({ length: cfg.kernels.ensemble }, (_, i) => subSeed(cfg.seed, 1000 + i)), { normalizeZ })
+          : await empiricalGpAsync(net, probe);
       done('kernelsInit');
     }
 
@@ -111,8 +112,8 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
     let kernel: { init: KernelAgreement; final: KernelAgreement; movement: number } | null = null;
     if (probe && ntk0 && gp0 && probeSlice && !diverged) {
       phase('kernels-final');
-      const ntkT = empiricalNtk(net, probe);
-      const gpT = empiricalGp(net, probe);
+      const ntkT = await empiricalNtkAsync(net, probe);
+      const gpT = await empiricalGpAsync(net, probe);
       done('kernelsFinal');
       phase('analytic');
       const points = splitPoints(data.train, data.dz, 0, P);

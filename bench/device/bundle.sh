@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what a bare GPU machine (no Node.js, no registry) needs to run the CLI and the benchmarks on WebGPU:
 # an xz-compressed node binary, one esbuild bundle of dist/, the `webgpu` package's linux-x64 dawn.node, the tfjs
-# wasm binaries, and Debian's libvulkan1. Output: .device/ (gitignored), well under the 64 MiB a device call carries.
+# wasm binaries, and Debian's libvulkan1 with the GL dispatch libraries. Output: .device/ (gitignored), well under the 64 MiB a device call carries.
 # On the GPU machine: bash bench/device/unpack.sh, then .device/run/node .device/run/app/<entry>.js ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,8 +20,10 @@ g="$out/app/node_modules/webgpu"
 mkdir -p "$g/dist/linux-x64" && cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$g/"
 [ -f "$out/dawn.node.xz" ] || xz -9 -T0 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$out/dawn.node.xz"
 [ -f "$out/node.xz" ] || xz -9 -T0 -c "$(command -v node)" > "$out/node.xz"
-if ! ls "$out"/libvulkan1_*.deb >/dev/null 2>&1; then
+# The Vulkan loader plus the GL dispatch libraries the NVIDIA ICD (libGLX_nvidia) needs to create an instance.
+if ! ls "$out"/libglx0_*.deb >/dev/null 2>&1; then
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
-  mkdir -p /tmp/amd64/partial && apt-get $o update -qq && (cd "$out" && apt-get $o download libvulkan1)
+  mkdir -p /tmp/amd64/partial && apt-get $o update -qq && \
+    (cd "$out" && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
 du -sh "$out"

@@ -1,25 +1,24 @@
 #!/usr/bin/env bash
-# One device call (see bench/device/bundle.sh): WebGPU vs wasm vs PyTorch on the same GPU machine.
-# Writes everything under $OUT. Usage there: bash bench/device/gpu-check.sh
+# One device call (see bench/device/bundle.sh): a real trial end to end on WebGPU, the same trial on wasm, and
+# `auto` picking WebGPU. Training-step and NTK timings: `trial.js --backend webgpu` (bench:trial), and
+# python3 bench/torch_step.py cuda|cpu for PyTorch on the same machine. Writes under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-exec > >(tee "$OUT/log.txt") 2>&1
-bash bench/device/unpack.sh || exit 1
-nvidia-smi -L; nproc
+bash bench/device/unpack.sh >/dev/null || exit 1
+nvidia-smi -L
 N=.device/run/node; A=.device/run/app
-if ! $N $A/cli.js trial --config test/fixtures/trial-sphere.json --backend webgpu --json > /dev/null 2>&1; then
-  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-fi
-echo "== bench:trial on webgpu"; timeout 200 $N $A/trial.js --backend webgpu
-echo "== PyTorch cuda"; timeout 60 python3 bench/torch_step.py cuda
-echo "== PyTorch cpu, 1 thread (same machine as the wasm line below)"; timeout 90 python3 bench/torch_step.py cpu 1
-echo "== bench:trial on wasm (1 thread)"; timeout 150 $N $A/trial.js --backend wasm --iters 5
-echo "== same trial, webgpu vs wasm"
-cfg='--config test/fixtures/trial-sphere.json --set f.width=1024 --set g.width=256 --set kernels.probe=32 --json'
-timeout 120 $N $A/cli.js trial $cfg --backend webgpu > "$OUT/trial-webgpu.json"
-timeout 120 $N $A/cli.js trial $cfg --backend wasm > "$OUT/trial-wasm.json"
+[ -e /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+cfg='--config test/fixtures/trial-sphere.json --set f.width=1024 --set g.width=256 --set data.nTrain=128 --set kernels.probe=32 --set train.steps=100 --json'
+for b in webgpu wasm auto; do
+  /usr/bin/time -f "$b: %e s wall" timeout 150 $N $A/cli.js trial $cfg --backend $b > "$OUT/trial-$b.json" 2> "$OUT/trial-$b.err"
+  tail -1 "$OUT/trial-$b.err"
+done
 $N -e '
-const [a, b] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-for (const r of [a, b]) console.log(r.backend, r.status, "trainLoss", r.metrics.trainLoss, "init ntkRelFrob", r.metrics.kernel?.init.ntkRelFrob, "movement", r.metrics.kernel?.movement, "timings", JSON.stringify(r.timings));
-' "$OUT/trial-webgpu.json" "$OUT/trial-wasm.json"
+for (const b of ["webgpu", "wasm", "auto"]) {
+  let r; try { r = JSON.parse(require("fs").readFileSync(process.env.OUT + "/trial-" + b + ".json", "utf8")); } catch (e) { console.log(b, "no result"); continue; }
+  const k = r.metrics.kernel;
+  console.log(b, "->", r.backend, r.status, "train", r.metrics.trainLoss?.toExponential(4), "test", r.metrics.testLoss?.toExponential(4),
+    "init ntkRelFrob", k?.init.ntkRelFrob.toFixed(5), "gpRelFrob", k?.init.gpRelFrob.toFixed(5), "movement", k?.movement.toFixed(5),
+    "ms", JSON.stringify(r.timings));
+}'

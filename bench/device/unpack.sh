@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# On the GPU machine: unpack what bundle.sh packed (node, dawn.node, libvulkan1) into .device/run.
+# On the GPU machine: unpack what bundle.sh packed (node, dawn.node, the Vulkan/GL loader .debs) into .device/run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 r=.device/run && rm -rf "$r" && mkdir -p "$r"
 xz -dc .device/node.xz > "$r/node" && chmod +x "$r/node"
 cp -r .device/app "$r/app"
 xz -dc .device/dawn.node.xz > "$r/app/node_modules/webgpu/dist/linux-x64/dawn.node"
-for f in .device/libvulkan1_*.deb; do dpkg -x "$f" /; done
+for f in .device/*.deb; do dpkg -x "$f" /; done
 ldconfig
 "$r/node" --version
