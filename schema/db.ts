@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { ensureViews } from './views.js';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { HypersweepError } from '../orchestrator/errors.js';
 import * as tables from './tables.js';
@@ -19,6 +20,8 @@ export interface OpenDbOptions {
   mustExist?: boolean;
   /** Milliseconds a statement waits for another connection's write lock. @defaultValue 10000 */
   busyTimeoutMs?: number;
+  /** After migrating, create the SQL views and covering indexes (schema/views.ts). @defaultValue true */
+  views?: boolean;
 }
 
 /**
@@ -72,6 +75,7 @@ export function openDb(file: string, opts: OpenDbOptions = {}): Db {
   if (doMigrate) {
     try {
       applyMigrations(db);
+      if (opts.views ?? true) ensureViews(db); // the SQL views and covering indexes for `sqlite3` users and the dashboard
     } catch (err) {
       sqlite.close();
       if (err instanceof HypersweepError) throw err;

@@ -103,7 +103,7 @@ export function runExport(raw: Record<string, unknown>): void {
 
 export function runViews(raw: Record<string, unknown>): void {
   const o = parseOrThrow(z.object({ db: z.string().min(1) }), raw, 'query views');
-  const db = openDb(o.db, { mustExist: true });
+  const db = openDb(o.db, { mustExist: true, views: false });
   try {
     const changed = ensureViews(db);
     process.stdout.write(changed.length ? `created or updated: ${changed.join(', ')}\n` : 'views are up to date\n');
