@@ -2,6 +2,7 @@
  * Choosing the TensorFlow.js backend. Every backend is loaded lazily and offline; asking for one that cannot run
  * here throws a HypersweepError saying why (never a silent fallback). `auto` tries tensorflow, webgpu, wasm.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -86,7 +87,33 @@ interface WebGpuModule {
   globals?: Record<string, unknown>;
 }
 
+/** Where the dynamic loader looks for libraries on Linux (enough to tell whether a Vulkan loader exists at all). */
+function linuxLibraryDirs(): string[] {
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  dirs.push('/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib', `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
+    `/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`);
+  try {
+    for (const f of readdirSync('/etc/ld.so.conf.d')) {
+      for (const line of readFileSync(path.join('/etc/ld.so.conf.d', f), 'utf8').split('\n')) {
+        const d = line.trim();
+        if (d.startsWith('/')) dirs.push(d);
+      }
+    }
+  } catch {
+    // no ld.so.conf.d: the standard directories above
+  }
+  return dirs;
+}
+
+/** Dawn prints native warnings when it probes for Vulkan without a loader: check for libvulkan.so.1 first. */
+function assertVulkanLoader(): void {
+  if (process.platform !== 'linux') return;
+  if (linuxLibraryDirs().some((d) => existsSync(path.join(d, 'libvulkan.so.1')))) return;
+  throw new BackendUnavailableError('webgpu', 'no Vulkan loader (libvulkan.so.1); install libvulkan1 and the GPU driver');
+}
+
 async function useWebgpu(): Promise<BackendInfo> {
+  assertVulkanLoader();
   let gpuMod: WebGpuModule;
   try {
     gpuMod = (await importOptional('webgpu')) as WebGpuModule;
@@ -129,10 +156,16 @@ const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> 
  * `auto`: tensorflow, then webgpu, then wasm.
  */
 export async function selectBackend(name: BackendName): Promise<BackendInfo> {
+  // A worker thread runs many trials: probe once per requested name, then reuse the backend it chose.
+  const known = selected.get(name);
+  if (known && tf.getBackend() === known.name) return known;
   const info = await activate(name);
   registerGradients();
+  selected.set(name, info);
   return info;
 }
+
+const selected = new Map<BackendName, BackendInfo>();
 
 async function activate(name: BackendName): Promise<BackendInfo> {
   if (!(backendNames as readonly string[]).includes(name)) {
