@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelGrams, type NetSpec } from '../worker/kernels/index.js';
+import { mulberry32 as rng } from '../worker/model/rng.js';
 
 interface Shape {
   key: string;
@@ -24,18 +25,6 @@ const SHAPES: Shape[] = [
   { key: 'a', title: 'N = 4096, all x distinct (x ∈ R^784, z = pixel (col, row), RBF γ = 1/4), H = 3, L = 3', distinct: 4096, perX: 1, dx: 784 },
   { key: 'b', title: 'N = 10,000 = 500 distinct x × 20 z (image completion: x ∈ R^784, z ∈ R^2, RBF γ = 1/4), H = 3, L = 3', distinct: 500, perX: 20, dx: 784 },
 ];
-
-/** Seeded uniform [0, 1): mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Image-like x (sparse, values in [0, 1], like MNIST with its bottom half zeroed) and integer pixel coordinates z. */
 function problem(s: Shape): { x: Float64Array[]; z: Float64Array[]; xFlat: Float64Array; zFlat: Float64Array } {

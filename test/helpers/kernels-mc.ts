@@ -3,17 +3,8 @@
  * linear algebra written the plain way (no code shared with worker/kernels).
  */
 
-/** Seeded uniform [0, 1) generator: mulberry32. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../worker/model/rng.js';
+import { mulberry32 } from '../../worker/model/rng.js';
 
 /** Standard normal samples by Box–Muller, both values used. */
 export function gaussian(seed: number): () => number {
