@@ -1,5 +1,8 @@
 import type { StatusCounts } from '../../schema/store.js';
 import { jobProgressSchema, type Heartbeat } from './protocol.js';
+import { formatDuration } from '../duration.js';
+
+export { formatDuration };
 
 export interface ProgressSnapshot {
   sweep: string;
@@ -13,14 +16,6 @@ export interface ProgressSnapshot {
   progress: Map<string, unknown>;
 }
 
-/** Seconds as `1h02m`, `3m05s`, `12s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  const s = Math.round(ms / 1000);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${s}s`;
-}
 
 /** `completed 5  running 2  queued 10  failed 0 …  8.1/s  ETA 2s`: one line of counts, rate and ETA. */
 export function summaryLine(p: ProgressSnapshot): string {

@@ -1,4 +1,7 @@
 import type { TrialStatus } from '../../schema/tables.js';
+import { formatDuration } from '../duration.js';
+
+export { formatDuration };
 
 /** What progress shows of a trial runner. */
 export interface SlotView {
@@ -23,14 +26,6 @@ export interface LocalSnapshot {
   slots: SlotView[];
 }
 
-/** `1h02m`, `3m05s`, `12s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '?';
-  const s = Math.round(ms / 1000);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${s}s`;
-}
 
 /** The counts line: `quickstart 5/12 [#####.......] completed 5 running 2 queued 5 … ETA 40s`. */
 export function countsLine(p: LocalSnapshot, barWidth = 0): string {
