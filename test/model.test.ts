@@ -11,6 +11,8 @@ import {
   gWeightCount,
   lossOf,
   MemoryCapError,
+  mulberry32,
+  sharedLayout,
   train,
   type HyperNetSpec,
   type TrainData,
@@ -197,6 +199,112 @@ describe('training', () => {
   });
 });
 
+describe('shared x (TrainData.xIndex: f once per distinct x)', () => {
+  // completion-like: D images, each read by P rows (its pixels) in shuffled order, one z per row
+  const D = 5, P = 6, N = D * P;
+  const xIndexOf = () => {
+    const order = Array.from({ length: N }, (_, i) => i % D);
+    for (let i = N - 1; i > 0; i--) { const j = (i * 7 + 3) % (i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+    return Int32Array.from(order);
+  };
+  const setup = (spec: HyperNetSpec, k: number, xIndex = xIndexOf()) => {
+    const n = xIndex.length;
+    const xd = tf.randomNormal([D, spec.dx], 0, 1, 'float32', 21) as tf.Tensor2D;
+    const z = tf.randomNormal([n, spec.dz], 0, 1, 'float32', 22) as tf.Tensor2D;
+    const y = tf.randomNormal([n, k], 0, 1, 'float32', 23) as tf.Tensor2D;
+    const xFull = tf.tidy(() => tf.gather(xd, tf.tensor1d(xIndex, 'int32'))) as tf.Tensor2D;
+    return { shared: { x: xd, z, y, xIndex } as TrainData, plain: { x: xFull, z, y } as TrainData, dispose: () => tf.dispose([xd, z, y, xFull]) };
+  };
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>, rel: number) => {
+    let scale = 0, err = 0;
+    for (let i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(b[i])); err = Math.max(err, Math.abs(a[i] - b[i])); }
+    expect(a.length).toBe(b.length);
+    expect(err).toBeLessThanOrEqual(rel * scale + 1e-7);
+  };
+
+  // skewed: row 0 read by 9 samples (several groups), rows 1 and 4 by none, in mixed order
+  const skewed = Int32Array.from([0, 2, 0, 0, 3, 0, 0, 2, 0, 0, 0, 3]);
+  for (const [H, L, loss, norm, xIndex] of [[2, 2, 'mse', false, null], [3, 3, 'mse', true, null], [2, 2, 'xent', false, null], [3, 2, 'mse', true, skewed]] as const) {
+    it(`gives the same outputs, loss and parameter gradients as expanding x (H=${H}, L=${L}, ${loss}${xIndex ? ', skewed sharing' : ''}, wasm)`, () => {
+      const k = loss === 'xent' ? 3 : 1;
+      const spec = { dx: 12, dz: 8, n: 16, H, m: 8, L, k };
+      const net = createHyperNet(spec, 31, { normalizeZ: norm });
+      const { shared, plain, dispose } = setup(spec, k, xIndex ?? undefined);
+      const before = tf.memory().numTensors;
+      const idx = shared.xIndex!;
+      const target = loss === 'xent' ? (tf.softmax(plain.y) as tf.Tensor2D) : plain.y;
+      const hP = net.forward(plain.x, plain.z);
+      const hS = net.forward(shared.x, shared.z, idx);
+      close(hS.dataSync(), hP.dataSync(), 1e-5);
+      const gP = tf.variableGrads(() => lossOf(net.forward(plain.x, plain.z), target, loss), net.params);
+      const gS = tf.variableGrads(() => lossOf(net.forward(shared.x, shared.z, idx), target, loss), net.params);
+      expect(Math.abs(gS.value.dataSync()[0] - gP.value.dataSync()[0])).toBeLessThanOrEqual(1e-5 * Math.abs(gP.value.dataSync()[0]));
+      for (const v of net.params) close(gS.grads[v.name].dataSync(), gP.grads[v.name].dataSync(), 1e-4);
+      tf.dispose([hP, hS, gP.value, gS.value, ...Object.values(gP.grads), ...Object.values(gS.grads)]);
+      if (target !== plain.y) target.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      dispose();
+      net.dispose();
+    });
+  }
+
+  it('trains (full batch, minibatch SGD, Adam) and evaluates in chunks like the plain path, leaking nothing', async () => {
+    const spec = { dx: 12, dz: 8, n: 16, H: 2, m: 8, L: 2, k: 1 };
+    const { shared, plain, dispose } = setup(spec, 1);
+    const before = tf.memory().numTensors;
+    for (const [optimizer, batchSize, lr] of [['gd', 0, 0.05], ['sgd', 7, 0.05], ['adam', 8, 1e-3]] as const) {
+      const run = async (data: TrainData) => {
+        const net = createHyperNet(spec, 5, { normalizeZ: false });
+        const r = await train(net, data, { optimizer, lr, steps: 12, batchSize, loss: 'mse', logEvery: 3, seed: 9 });
+        const w = net.params.map((p) => p.dataSync().slice());
+        const chunked = evaluateLoss(net, data, 'mse', 4);
+        net.dispose();
+        return { r, w, chunked };
+      };
+      const a = await run(plain);
+      const b = await run(shared);
+      expect(b.r.status).toBe('completed');
+      expect(b.r.curve.map((p) => p[0])).toEqual(a.r.curve.map((p) => p[0]));
+      close(b.r.curve.map((p) => p[1]), a.r.curve.map((p) => p[1]), 1e-4);
+      b.w.forEach((w, i) => close(w, a.w[i], 1e-4));
+      expect(Math.abs(b.chunked - a.chunked)).toBeLessThanOrEqual(1e-4 * a.chunked);
+      expect(Math.abs(b.chunked - b.r.finalLoss!)).toBeLessThanOrEqual(1e-4 * b.r.finalLoss!);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    dispose();
+  });
+
+  it('lays samples out in groups sharing one x: every sample in one slot, padding at most 2N + D slots', () => {
+    const rand = mulberry32(3);
+    for (const [n, d] of [[30, 5], [7, 5], [12, 5], [1, 1], [50, 3], [20, 40]] as const) {
+      const xIndex = Int32Array.from({ length: n }, (_, i) => (i < 3 ? 0 : Math.floor(rand() * d)));
+      const { G, P, groupX, slotSample, sampleSlot } = sharedLayout(xIndex, d);
+      expect(slotSample.length).toBe(G * P);
+      expect(G * P).toBeLessThanOrEqual(2 * n + d);
+      for (let i = 0; i < n; i++) {
+        const q = sampleSlot[i];
+        expect(slotSample[q]).toBe(i);
+        expect(groupX ? groupX[Math.floor(q / P)] : Math.floor(q / P)).toBe(xIndex[i]);
+      }
+      expect(slotSample.filter((v) => v === n).length).toBe(G * P - n);
+    }
+  });
+
+  it('rejects an xIndex of the wrong length or out of range', async () => {
+    const spec = { dx: 12, dz: 8, n: 16, H: 2, m: 8, L: 2, k: 1 };
+    const { shared, dispose } = setup(spec, 1);
+    const net = createHyperNet(spec, 5);
+    const opts = { optimizer: 'gd', lr: 0.1, steps: 1, batchSize: 0, loss: 'mse', logEvery: 1, seed: 0 } as const;
+    await expect(train(net, { ...shared, xIndex: shared.xIndex!.subarray(1) }, opts)).rejects.toThrow(/xIndex has/);
+    const bad = shared.xIndex!.slice();
+    bad[3] = D;
+    await expect(train(net, { ...shared, xIndex: bad }, opts)).rejects.toThrow(/xIndex\[3\]/);
+    expect(() => net.forward(shared.x, shared.z, Int32Array.from([0, 1]))).toThrow(/xIndex has 2 entries/);
+    net.dispose();
+    dispose();
+  });
+});
+
 describe('cost estimate', () => {
   it('counts parameters and N_g from the config, and grows with width', () => {
     const c = trialConfigSchema.parse({ task: 'sphere', f: { width: 64, depth: 3 }, g: { width: 16, depth: 2 }, data: { dx: 8, dz: 4 } });
@@ -227,6 +335,38 @@ describe('cost estimate', () => {
     expect((err as Error).message).not.toContain('\n');
     const small = trialConfigSchema.parse({ task: 'sphere' });
     expect(assertWithinMemoryCap(small).bytes).toBeLessThan(small.limits.memoryMb * 2 ** 20);
+  });
+
+  it('sizes mnist-completion by its rows: nTrain × pixelsPerImage training rows, nTest × 784 test rows', () => {
+    const c = trialConfigSchema.parse({ task: 'mnist-completion', g: { input: 'rff', rffFeatures: 64 },
+      data: { nTrain: 100, nTest: 8, pixelsPerImage: 20 }, train: { optimizer: 'adam' }, kernels: { probe: 0 } });
+    const e = estimateTrialCost(c);
+    const more = (data: Partial<typeof c.data>) => estimateTrialCost({ ...c, data: { ...c.data, ...data } }).bytes - e.bytes;
+    // 72 more test images hold at least their 72·784 rows of z and y on the host
+    expect(more({ nTest: 80 })).toBeGreaterThanOrEqual(4 * 72 * 784 * (64 + 1));
+    // more pixels per image: more rows (z, y, g activations), the same distinct x
+    expect(more({ pixelsPerImage: 40 })).toBeGreaterThanOrEqual(4 * 2000 * (64 + 1));
+    // training FLOPs: f once per image, g once per row
+    const ng = e.ngOutputs;
+    expect(e.flopsPerStep).toBe(3 * 2 * (100 * e.params + 2000 * ng));
+  });
+
+  it('covers the tensors that live through shared-x training (mnist-completion shapes)', async () => {
+    const c = trialConfigSchema.parse({ task: 'mnist-completion', f: { width: 128 }, g: { width: 32, input: 'rff', rffFeatures: 32 },
+      data: { nTrain: 16, nTest: 0, pixelsPerImage: 20 }, train: { optimizer: 'adam', steps: 2 }, kernels: { probe: 0 } });
+    const spec = { dx: 784, dz: 32, n: 128, H: 2, m: 32, L: 2, k: 1 };
+    const x = tf.randomUniform([16, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const z = tf.randomNormal([320, 32], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const y = tf.randomUniform([320, 1], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const xIndex = Int32Array.from({ length: 320 }, (_, i) => Math.floor(i / 20));
+    const net = createHyperNet(spec, 0, { normalizeZ: false });
+    let peak = 0;
+    await train(net, { x, z, y, xIndex }, { optimizer: 'adam', lr: 1e-3, steps: 2, batchSize: 0, loss: 'mse', logEvery: 1, seed: 0 },
+      { onLog: () => { peak = Math.max(peak, tf.memory().numBytes); } });
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(estimateTrialCost(c).bytes - 32 * 2 ** 20);
+    net.dispose();
+    tf.dispose([x, z, y]);
   });
 
   it('covers the tensors that live through training (weights, Adam state, data)', async () => {

@@ -12,6 +12,7 @@ import {
   wrapDegrees,
 } from '../worker/tasks/index.js';
 import { loadMnist } from '../worker/tasks/mnist.js';
+import { taskRows } from '../worker/model/cost.js';
 
 const cfg = (c: TrialConfigInput) => trialConfigSchema.parse(c);
 
@@ -214,4 +215,34 @@ describe('task/config combinations', () => {
     expect(() => checkTaskConfig(c)).toThrow(/trial config: g\.input: /);
     expect(() => checkTaskConfig(cfg({ task: 'noop' }))).toThrow(/task: 'noop'/);
   });
+});
+
+describe('memory estimate row counts (model/cost.ts taskRows)', () => {
+  // independent of taskRows: build the data and count samples and distinct x rows (by reference and by value)
+  const distinctX = (s: { n: number; xIndex: Int32Array; xRows: readonly Float32Array[] }) => {
+    const used = new Set<number>();
+    for (let i = 0; i < s.n; i++) used.add(s.xIndex[i]);
+    const byValue = new Set([...used].map((r) => s.xRows[r].join(',')));
+    expect(byValue.size).toBe(used.size);
+    return used.size;
+  };
+  const configs: TrialConfigInput[] = [
+    { task: 'sphere', data: { nTrain: 37, nTest: 5, dx: 6, dz: 3 } },
+    { task: 'sphere', g: { input: 'rff', rffFeatures: 16 }, data: { nTrain: 12, nTest: 0 } },
+    { task: 'mnist-completion', g: { input: 'rff', rffFeatures: 16 }, data: { nTrain: 7, nTest: 2, pixelsPerImage: 20 } },
+    { task: 'mnist-completion', g: { input: 'rff', rffFeatures: 8 }, data: { nTrain: 3, nTest: 1, pixelsPerImage: 784, mask: 'none' } },
+    { task: 'mnist-completion', g: { input: 'rff', rffFeatures: 8 }, data: { nTrain: 10, nTest: 0, pixelsPerImage: 1 } },
+    { task: 'mnist-rotation', g: { width: 8 }, data: { nTrain: 9, nTest: 4 } },
+  ];
+  for (const input of configs) {
+    it(`match the data the task builds (${JSON.stringify(input.data)}, ${input.task})`, () => {
+      const c = cfg(input);
+      const data = buildTask(c);
+      const rows = taskRows(c);
+      expect(rows.train.rows).toBe(data.train.n);
+      expect(rows.test.rows).toBe(data.test.n);
+      expect(rows.train.distinctX).toBe(distinctX(data.train));
+      expect(rows.test.distinctX).toBe(distinctX(data.test));
+    });
+  }
 });

@@ -13,10 +13,10 @@ import { trialConfigSchema, type TrialConfigInput } from './config.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
 import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
-import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet } from './model/index.js';
+import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet, type TrainData } from './model/index.js';
 import type { TrialProgress } from './progress.js';
 import type { KernelAgreement, TrialResult } from './result.js';
-import { buildTask, checkTaskConfig, sliceSplit, splitPoints, type TaskData } from './tasks/index.js';
+import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData } from './tasks/index.js';
 import { accuracy, lossOfPredictions, pixelMse, predictSplit } from './trial/evaluate.js';
 import { completionKernelRegression } from './trial/regression.js';
 
@@ -73,8 +73,10 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
   try {
     phase('init');
     net = createHyperNet(spec, cfg.seed, { normalizeZ });
-    const all = sliceSplit(data.train, data);
-    const trainData = { x: tensor(all.x, all.n, data.dx), z: tensor(all.z, all.n, data.dz), y: tensor(all.y, all.n, data.k) };
+    // f's input rows stay distinct (mnist-completion: one per image, shared by its pixels): f runs once per image.
+    const all = sliceSplitShared(data.train, data);
+    const trainData: TrainData = { x: tensor(all.x, all.d, data.dx), z: tensor(all.z, all.n, data.dz), y: tensor(all.y, all.n, data.k) };
+    if (all.d < all.n) trainData.xIndex = all.xIndex;
     const P = Math.min(cfg.kernels.probe, data.train.n);
     const probeSlice = P > 0 ? sliceSplit(data.train, data, 0, P) : null;
     const probe = probeSlice

@@ -61,42 +61,104 @@ export interface TrialCost {
   ngOutputs: number;
 }
 
-/** Memory and compute of a network trained on batches of `batch` samples with `probe` kernel probe points. */
+/** Rows of one split of a task's data: samples (rows of z and y) and distinct rows of f's input x. */
+export interface SplitRows {
+  rows: number;
+  distinctX: number;
+}
+
+/**
+ * The rows a trial's task builds (worker/tasks), from the config alone: sphere and mnist-rotation have one x per
+ * sample (data.nTrain / data.nTest rows); mnist-completion has data.nTrain images × data.pixelsPerImage training
+ * rows and data.nTest images × 784 test rows, with one distinct x per image.
+ */
+export function taskRows(config: TrialConfig): { train: SplitRows; test: SplitRows } {
+  const { nTrain, nTest } = config.data;
+  if (config.task === 'mnist-completion') {
+    return {
+      train: { rows: nTrain * config.data.pixelsPerImage, distinctX: nTrain },
+      test: { rows: nTest * MNIST_PIXELS, distinctX: nTest },
+    };
+  }
+  return { train: { rows: nTrain, distinctX: nTrain }, test: { rows: nTest, distinctX: nTest } };
+}
+
+/** Bytes of float32 activations one test-evaluation chunk may hold (worker/trial/evaluate.ts). */
+const EVAL_CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * Memory and compute of a network trained on batches of `batch` samples with `probe` kernel probe points.
+ * `batchDistinctX` (default `batch`): distinct x rows in a batch; below `batch`, f runs once per distinct x and g
+ * runs on groups of samples sharing one x (hypernet.ts forwardShared), never forming per-sample g weights.
+ * `data`: the train/test rows held (host arrays, plus the training set as tensors); default `dataRows` rows
+ * with one x each (the older form).
+ */
 export function estimateCost(
   s: HyperNetSpec,
-  opts: { batch: number; probe: number; ensemble: number; optimizer: 'gd' | 'sgd' | 'adam'; dataRows: number },
+  opts: {
+    batch: number;
+    batchDistinctX?: number;
+    probe: number;
+    ensemble: number;
+    optimizer: 'gd' | 'sgd' | 'adam';
+    dataRows?: number;
+    data?: { train: SplitRows; test: SplitRows };
+  },
 ): TrialCost {
   const ng = gWeightCount(s);
   const params = fParamCount(s);
   const B = opts.batch;
+  const Dx = Math.min(opts.batchDistinctX ?? B, B);
   // Weights + gradients + one transposed copy in the backward pass; Adam adds two moments.
   const paramCopies = 3 + (opts.optimizer === 'adam' ? 2 : 0);
-  // Per-sample activations kept for backprop: f's pre/post activations, f's output and its gradient (×3 with
-  // the reshape copy), g's pre/post activations, outputs.
-  const perSample = 2 * s.n * Math.max(s.H - 1, 0) + 3 * ng + 2 * s.m * Math.max(s.L - 1, 0) + 2 * s.k + s.dx + s.dz;
+  const fPerRow = 2 * s.n * Math.max(s.H - 1, 0) + s.dx;
+  const gPerRow = 2 * s.m * Math.max(s.L - 1, 0) + 2 * s.k + s.dz;
+  // Activations kept for backprop. One x per sample: f's pre/post activations, f's output and its gradient (×3
+  // with the reshape copy), g's pre/post activations, outputs. Shared x: f's activations per distinct x; f's
+  // output per group of samples (at most 2 groups per distinct x); g's activations per slot (at most 2 per
+  // sample with the padding) plus the gathered and transposed copies of z and h.
+  const activations =
+    Dx < B ? Dx * fPerRow + Math.min(B, 2 * Dx) * 3 * ng + 2 * B * (gPerRow + s.dz + s.k) : B * (fPerRow + 3 * ng + gPerRow);
   // Probe kernels (structured method): per-point activations and cotangents of every f layer, c(u) = ∂h/∂o and
   // the batched g per point, plus a handful of P×P float64 Grams; the MC ensemble adds one more net at a time.
   const P = opts.probe;
   const probeBytes =
     P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * P * P * 16 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
-  const dataBytes = F32 * opts.dataRows * (s.dx + s.dz + s.k);
-  const bytes = BASE_BYTES + F32 * (paramCopies * params + B * perSample) + probeBytes + ensembleBytes + dataBytes;
-  // Forward: 2 FLOPs per multiply-add; f uses every parameter once per sample, g every produced weight once.
-  const forward = 2 * B * (params + ng);
+  // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
+  const data = opts.data ?? {
+    train: { rows: opts.dataRows ?? 0, distinctX: opts.dataRows ?? 0 },
+    test: { rows: 0, distinctX: 0 },
+  };
+  const splitFloats = (r: SplitRows) => r.distinctX * s.dx + r.rows * (s.dz + s.k);
+  const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test));
+  // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).
+  const evalPerRow = ng + s.n * s.H + s.dx + s.dz + s.m * s.L + s.k;
+  const evalBytes = data.test.rows > 0 ? Math.min(EVAL_CHUNK_BYTES, F32 * data.test.rows * evalPerRow) : 0;
+  const bytes =
+    BASE_BYTES + F32 * paramCopies * params + Math.max(F32 * activations, evalBytes) + probeBytes + ensembleBytes + dataBytes;
+  // Forward: 2 FLOPs per multiply-add; f uses its parameters once per distinct x, g every produced weight once
+  // per sample.
+  const forward = 2 * (Dx * params + B * ng);
   return { bytes, flopsPerStep: 3 * forward, params, ngOutputs: ng };
 }
 
-/** `estimateCost` for a trial config, before anything is allocated. batchSize 0 means the full training set. */
+/**
+ * `estimateCost` for a trial config, before anything is allocated. Batches are of training rows (taskRows: for
+ * mnist-completion nTrain·pixelsPerImage, sharing nTrain distinct x); batchSize 0 means the full training set.
+ */
 export function estimateTrialCost(config: TrialConfig): TrialCost {
   const s = specFromConfig(config);
-  const batch = config.train.batchSize > 0 ? Math.min(config.train.batchSize, config.data.nTrain) : config.data.nTrain;
+  const data = taskRows(config);
+  const N = data.train.rows;
+  const batch = config.train.optimizer !== 'gd' && config.train.batchSize > 0 ? Math.min(config.train.batchSize, N) : N;
   return estimateCost(s, {
     batch,
-    probe: config.kernels.probe,
+    batchDistinctX: Math.min(batch, data.train.distinctX),
+    probe: Math.min(config.kernels.probe, N),
     ensemble: config.kernels.ensemble,
     optimizer: config.train.optimizer,
-    dataRows: config.data.nTrain + config.data.nTest,
+    data,
   });
 }
 

@@ -27,8 +27,12 @@ export interface HyperNet {
   readonly normalizeZ: boolean;
   /** f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]), then V_1..V_L (Wᴴ's column blocks). All trainable. */
   readonly params: tf.Variable[];
-  /** h(u) for a batch: x [B, dx], z [B, dz] → [B, k]. */
-  forward(x: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * h(u) for a batch: x [B, dx], z [B, dz] → [B, k]. With `xIndex` (length B), x holds D distinct rows [D, dx]
+   * and sample i reads x row xIndex[i]: f runs once per distinct row (see forwardShared). Same values as
+   * expanding x to B rows first.
+   */
+  forward(x: tf.Tensor2D, z: tf.Tensor2D, xIndex?: Int32Array): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -110,10 +114,100 @@ export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): For
   return { a, fPre, wg, b, gPre, h: tf.reshape(pre, [B, s.k]) as tf.Tensor2D };
 }
 
-function checkInputs(s: HyperNetSpec, x: tf.Tensor2D, z: tf.Tensor2D): void {
+function checkInputs(s: HyperNetSpec, x: tf.Tensor2D, z: tf.Tensor2D, xIndex?: Int32Array): void {
   if (x.rank !== 2 || x.shape[1] !== s.dx) throw new RangeError(`forward: x must be [B, ${s.dx}], got [${x.shape}]`);
   if (z.rank !== 2 || z.shape[1] !== s.dz) throw new RangeError(`forward: z must be [B, ${s.dz}], got [${z.shape}]`);
-  if (x.shape[0] !== z.shape[0]) throw new RangeError(`forward: x has ${x.shape[0]} rows, z has ${z.shape[0]}`);
+  if (!xIndex) {
+    if (x.shape[0] !== z.shape[0]) throw new RangeError(`forward: x has ${x.shape[0]} rows, z has ${z.shape[0]}`);
+    return;
+  }
+  if (xIndex.length !== z.shape[0]) throw new RangeError(`forward: xIndex has ${xIndex.length} entries, z has ${z.shape[0]} rows`);
+  const D = x.shape[0];
+  for (let i = 0; i < xIndex.length; i++) {
+    if (!(xIndex[i] >= 0 && xIndex[i] < D)) throw new RangeError(`forward: xIndex[${i}] = ${xIndex[i]} is not a row of x (${D} rows)`);
+  }
+}
+
+/**
+ * How the samples of a shared-x batch are laid out for forwardShared: G groups of P slots; group g reads x row
+ * groupX[g] (null: G = D and group g is row g); slot q (of G·P) holds sample slotSample[q], or N for padding;
+ * sample i sits in slot sampleSlot[i]. P is the mean number of samples per used row (rounded up), and a row with
+ * more samples than P gets several groups, so padding stays below G·P ≤ 2N + D slots.
+ */
+export interface SharedLayout {
+  G: number;
+  P: number;
+  groupX: Int32Array | null;
+  slotSample: Int32Array;
+  sampleSlot: Int32Array;
+}
+
+/** The group/slot layout of samples reading x rows `xIndex` (values in [0, D)); host-side, O(N + D). */
+export function sharedLayout(xIndex: Int32Array, D: number): SharedLayout {
+  const N = xIndex.length;
+  const counts = new Int32Array(D);
+  for (let i = 0; i < N; i++) counts[xIndex[i]]++;
+  let used = 0;
+  for (let d = 0; d < D; d++) if (counts[d] > 0) used++;
+  const P = Math.max(1, Math.ceil(N / Math.max(used, 1)));
+  const firstGroup = new Int32Array(D);
+  const groups: number[] = [];
+  for (let d = 0; d < D; d++) {
+    firstGroup[d] = groups.length;
+    for (let c = 0; c < Math.ceil(counts[d] / P); c++) groups.push(d);
+  }
+  const G = groups.length;
+  const slotSample = new Int32Array(G * P).fill(N);
+  const sampleSlot = new Int32Array(N);
+  const seen = new Int32Array(D);
+  for (let i = 0; i < N; i++) {
+    const d = xIndex[i];
+    const c = seen[d]++;
+    const q = (firstGroup[d] + Math.floor(c / P)) * P + (c % P);
+    slotSample[q] = i;
+    sampleSlot[i] = q;
+  }
+  const identity = G === D && groups.every((d, g) => d === g);
+  return { G, P, groupX: identity ? null : Int32Array.from(groups), slotSample, sampleSlot };
+}
+
+/**
+ * h(u) when samples share f's input (tensors owned by the caller; use inside tf.tidy): f runs on the D distinct
+ * rows of x only; the samples are laid out in groups that share one x (sharedLayout), so each g layer is one
+ * batched product of the group's weights W_gʲ [G, out_j, in_j] with its samples' columns [G, in_j, P] — the
+ * per-sample g weights [B, N_g] are never formed. Padding slots read z = 0 and are dropped; the outputs go back
+ * to sample order with a gather (its gradient is an UnsortedSegmentSum of [B, k]: cheap). z is data: no gradient
+ * flows into the gathers of z.
+ */
+export function forwardShared(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D, xIndex: Int32Array): tf.Tensor2D {
+  const s = net.spec;
+  const N = z.shape[0];
+  const { G, P, groupX, slotSample, sampleSlot } = sharedLayout(xIndex, x.shape[0]);
+  const cn = Math.sqrt(2 / s.n);
+  const cm = Math.sqrt(2 / s.m);
+  const W = net.params.slice(0, s.H - 1);
+  const V = net.params.slice(s.H - 1);
+  let a = normalizeRows(x);
+  for (const w of W) a = tf.mul(tf.relu(tf.matMul(a, w)), cn) as tf.Tensor2D;
+  const top = groupX ? tf.gather(a, tf.tensor1d(groupX, 'int32')) : a; // [G, width]
+  const b0 = net.normalizeZ ? normalizeRows(z) : z;
+  const zPad = tf.concat([b0, tf.zeros([1, s.dz])], 0);
+  // b⁰ as columns per group: [G, dz, P]
+  let b: tf.Tensor3D = tf.transpose(tf.reshape(tf.gather(zPad, tf.tensor1d(slotSample, 'int32')), [G, P, s.dz]), [0, 2, 1]);
+  const shapes = gLayerShapes(s);
+  for (let j = 0; j < s.L; j++) {
+    const [outj, inj] = shapes[j];
+    const w = tf.reshape(tf.matMul(top, V[j]), [G, outj, inj]) as tf.Tensor3D;
+    const pre = tf.matMul(w, b) as tf.Tensor3D; // [G, out_j, P]
+    b = j < s.L - 1 ? (tf.mul(tf.relu(pre), cm) as tf.Tensor3D) : pre;
+  }
+  const hSlots = tf.reshape(tf.transpose(b, [0, 2, 1]), [G * P, s.k]);
+  return (N === G * P && sampleSlotIsIdentity(sampleSlot) ? hSlots : tf.gather(hSlots, tf.tensor1d(sampleSlot, 'int32'))) as tf.Tensor2D;
+}
+
+function sampleSlotIsIdentity(q: Int32Array): boolean {
+  for (let i = 0; i < q.length; i++) if (q[i] !== i) return false;
+  return true;
 }
 
 /** f's weight shapes in params order. */
@@ -141,9 +235,9 @@ export function createHyperNet(spec: HyperNetSpec, seed: number, options: HyperN
     spec: { ...spec },
     normalizeZ: options.normalizeZ ?? true,
     params,
-    forward(x, z) {
-      checkInputs(spec, x, z);
-      return tf.tidy(() => forwardTrace(net, x, z).h);
+    forward(x, z, xIndex) {
+      checkInputs(spec, x, z, xIndex);
+      return tf.tidy(() => (xIndex ? forwardShared(net, x, z, xIndex) : forwardTrace(net, x, z).h));
     },
     dispose() {
       for (const p of params) p.dispose();

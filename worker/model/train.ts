@@ -14,10 +14,77 @@ import { mulberry32, permutation } from './rng.js';
 export type LossName = 'mse' | 'xent';
 
 export interface TrainData {
+  /** f's input: [N, dx], one row per sample; or, with xIndex, [D, dx] distinct rows shared by the samples. */
   x: tf.Tensor2D;
+  /** [N, dz]. */
   z: tf.Tensor2D;
   /** [N, k]: regression targets, or one-hot / probability rows for 'xent'. */
   y: tf.Tensor2D;
+  /**
+   * Optional, length N, values in [0, D): sample i reads x row xIndex[i]. f then runs once per distinct x in a
+   * (mini)batch and g on the samples grouped by x (HyperNet.forward with xIndex; e.g. mnist-completion: one
+   * image, many pixels). Same loss and gradients as expanding x to N rows.
+   */
+  xIndex?: Int32Array;
+}
+
+/** A batch as forward takes it: the same shape as TrainData (x has one row per sample unless xIndex is set). */
+type Batch = TrainData;
+
+/** Number of samples (rows of z and y). */
+function sampleCount(data: TrainData): number {
+  return data.z.shape[0];
+}
+
+function checkData(data: TrainData): void {
+  const N = sampleCount(data);
+  if (data.y.shape[0] !== N) throw new RangeError(`train: z has ${N} rows, y has ${data.y.shape[0]}`);
+  if (!data.xIndex) {
+    if (data.x.shape[0] !== N) throw new RangeError(`train: x has ${data.x.shape[0]} rows, z has ${N}`);
+    return;
+  }
+  if (data.xIndex.length !== N) throw new RangeError(`train: xIndex has ${data.xIndex.length} entries, z has ${N} rows`);
+  const D = data.x.shape[0];
+  for (let i = 0; i < N; i++) {
+    const r = data.xIndex[i];
+    if (!(r >= 0 && r < D)) throw new RangeError(`train: xIndex[${i}] = ${r} is not a row of x (${D} rows)`);
+  }
+}
+
+/**
+ * The samples `idx` as a batch (new tensors; the caller disposes them). With data.xIndex, x holds only the
+ * distinct rows these samples read, in order of first use, and xIndex maps each sample to one of them.
+ */
+function gatherBatch(data: TrainData, idx: Int32Array): Batch {
+  const rowsT = tf.tensor1d(idx, 'int32');
+  try {
+    const z = tf.gather(data.z, rowsT);
+    const y = tf.gather(data.y, rowsT);
+    if (!data.xIndex) return { x: tf.gather(data.x, rowsT), z, y };
+    const slot = new Int32Array(data.x.shape[0]).fill(-1);
+    const distinct: number[] = [];
+    const local = new Int32Array(idx.length);
+    for (let i = 0; i < idx.length; i++) {
+      const r = data.xIndex[idx[i]];
+      if (slot[r] < 0) {
+        slot[r] = distinct.length;
+        distinct.push(r);
+      }
+      local[i] = slot[r];
+    }
+    const x = tf.tidy(() => tf.gather(data.x, tf.tensor1d(distinct, 'int32')));
+    return { x, z, y, xIndex: local };
+  } finally {
+    rowsT.dispose();
+  }
+}
+
+function disposeBatch(b: Batch): void {
+  tf.dispose([b.x, b.z, b.y]);
+}
+
+function batchLoss(net: HyperNet, b: Batch, loss: LossName): tf.Scalar {
+  return lossOf(net.forward(b.x, b.z, b.xIndex), b.y, loss);
 }
 
 export interface TrainOptions {
@@ -60,8 +127,8 @@ export function lossOf(h: tf.Tensor2D, y: tf.Tensor2D, loss: LossName): tf.Scala
   });
 }
 
-/** Rows [r0, r0 + n) of the data as a TrainData (slices; the caller disposes them). */
-function rows(data: TrainData, r0: number, n: number): TrainData {
+/** Rows [r0, r0 + n) of data without xIndex as a batch (slices; the caller disposes them). */
+function rows(data: TrainData, r0: number, n: number): Batch {
   return {
     x: tf.slice(data.x, [r0, 0], [n, -1]),
     z: tf.slice(data.z, [r0, 0], [n, -1]),
@@ -71,14 +138,15 @@ function rows(data: TrainData, r0: number, n: number): TrainData {
 
 /** The loss of the whole data set as a scalar tensor, in chunks of at most `chunk` rows (bounded memory). */
 function datasetLoss(net: HyperNet, data: TrainData, loss: LossName, chunk: number): tf.Scalar {
-  const N = data.x.shape[0];
-  if (N <= chunk) return tf.tidy(() => lossOf(net.forward(data.x, data.z), data.y, loss));
+  checkData(data);
+  const N = sampleCount(data);
+  if (N <= chunk) return tf.tidy(() => batchLoss(net, data, loss));
   let total = tf.scalar(0);
   for (let r0 = 0; r0 < N; r0 += chunk) {
     const n = Math.min(chunk, N - r0);
     const next = tf.tidy(() => {
-      const d = rows(data, r0, n);
-      return tf.add(total, tf.mul(lossOf(net.forward(d.x, d.z), d.y, loss), n / N)) as tf.Scalar;
+      const d = data.xIndex ? gatherBatch(data, Int32Array.from({ length: n }, (_, i) => r0 + i)) : rows(data, r0, n);
+      return tf.add(total, tf.mul(batchLoss(net, d, loss), n / N)) as tf.Scalar;
     });
     total.dispose();
     total = next;
@@ -119,8 +187,9 @@ const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Train `net` in place. Never throws on divergence; honours `hooks.signal` between steps. */
 export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainOutcome> {
-  const N = data.x.shape[0];
+  const N = sampleCount(data);
   checkOptions(opts, N);
+  checkData(data);
   const B = opts.optimizer === 'gd' || opts.batchSize === 0 ? N : Math.min(opts.batchSize, N);
   const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
   const rand = mulberry32(opts.seed);
@@ -129,25 +198,25 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
   const curve: [number, number][] = [];
   let status: TrainOutcome['status'] = 'completed';
   let stepsRun = 0;
+  const full = B < N ? null : data;
   try {
     for (let step = 0; step < opts.steps; step++) {
       if (hooks.signal?.aborted) {
         status = 'aborted';
         break;
       }
-      let batch = data;
-      let idx: tf.Tensor1D | null = null;
-      if (B < N) {
+      let batch: Batch;
+      if (full) batch = full;
+      else {
         if (pos + B > N) {
           perm = permutation(N, rand);
           pos = 0;
         }
-        idx = tf.tensor1d(perm.subarray(pos, pos + B), 'int32');
+        batch = gatherBatch(data, perm.subarray(pos, pos + B));
         pos += B;
-        batch = { x: tf.gather(data.x, idx), z: tf.gather(data.z, idx), y: tf.gather(data.y, idx) };
       }
-      const lossT = optimizer.minimize(() => lossOf(net.forward(batch.x, batch.z), batch.y, opts.loss), true, net.params);
-      if (idx) tf.dispose([idx, batch.x, batch.z, batch.y]);
+      const lossT = optimizer.minimize(() => batchLoss(net, batch, opts.loss), true, net.params);
+      if (!full) disposeBatch(batch);
       stepsRun++;
       // The loss is read (a GPU→CPU sync on webgpu) only at logged steps and the last one. Non-finite weights stay
       // non-finite, so divergence is still caught, at most logEvery − 1 steps late.

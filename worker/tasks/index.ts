@@ -12,7 +12,7 @@ import type { TaskData } from './types.js';
 
 export type { TaskData, TaskSplit } from './types.js';
 export { taskConfigIssues, type TaskConfigIssue } from './check.js';
-export { sliceSplit, splitPoints } from './types.js';
+export { sliceSplit, sliceSplitShared, splitPoints } from './types.js';
 export { rotationBin, rotateImage, wrapDegrees, ROTATION_BINS } from './rotate.js';
 export { createRff, rffApply, type RffMap } from './rff.js';
 export { createRng, type Rng } from './rng.js';

@@ -51,6 +51,43 @@ export function sliceSplit(
   };
 }
 
+/**
+ * Rows [start, start + count) of a split with f's input shared: x holds the d distinct rows these samples read
+ * (d × dx, in order of first use) and sample i reads x row xIndex[i]. z and y as in sliceSplit.
+ */
+export function sliceSplitShared(
+  s: TaskSplit,
+  dims: { dx: number; dz: number; k: number },
+  start = 0,
+  count = s.n - start,
+): { n: number; d: number; x: Float32Array; xIndex: Int32Array; z: Float32Array; y: Float32Array } {
+  const end = Math.min(s.n, start + count);
+  const m = Math.max(0, end - start);
+  const slot = new Map<number, number>();
+  const distinct: number[] = [];
+  const xIndex = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const r = s.xIndex[start + i];
+    let l = slot.get(r);
+    if (l === undefined) {
+      l = distinct.length;
+      slot.set(r, l);
+      distinct.push(r);
+    }
+    xIndex[i] = l;
+  }
+  const x = new Float32Array(distinct.length * dims.dx);
+  distinct.forEach((r, l) => x.set(s.xRows[r], l * dims.dx));
+  return {
+    n: m,
+    d: distinct.length,
+    x,
+    xIndex,
+    z: s.z.slice(start * dims.dz, end * dims.dz),
+    y: s.y.slice(start * dims.k, end * dims.k),
+  };
+}
+
 /** The first `count` samples of a split as analytic-kernel points (x rows shared by reference, z as row views). */
 export function splitPoints(
   s: TaskSplit,

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HyperNet } from '../model/index.js';
-import { sliceSplit, type TaskData, type TaskSplit } from '../tasks/index.js';
+import { sliceSplitShared, type TaskData, type TaskSplit } from '../tasks/index.js';
 
 /** Bytes of float32 activations one evaluation chunk may hold (f's output dominates: N_g per row). */
 const CHUNK_BYTES = 64 * 2 ** 20;
@@ -16,8 +16,15 @@ export async function predictSplit(net: HyperNet, data: TaskData, split: TaskSpl
   const out = new Float32Array(split.n * data.k);
   for (let start = 0; start < split.n; start += rows) {
     signal?.throwIfAborted();
-    const part = sliceSplit(split, data, start, rows);
-    const h = tf.tidy(() => net.forward(tf.tensor2d(part.x, [part.n, data.dx]), tf.tensor2d(part.z, [part.n, data.dz])));
+    // f runs once per distinct x of the chunk (mnist-completion: once per image, not once per pixel).
+    const part = sliceSplitShared(split, data, start, rows);
+    const h = tf.tidy(() =>
+      net.forward(
+        tf.tensor2d(part.x, [part.d, data.dx]),
+        tf.tensor2d(part.z, [part.n, data.dz]),
+        part.d < part.n ? part.xIndex : undefined,
+      ),
+    );
     out.set(await h.data(), start * data.k);
     h.dispose();
   }
