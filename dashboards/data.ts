@@ -6,6 +6,7 @@ import {
   type CubeRow,
   type ConfigValue, type FitInfo, type HeatmapCell, type HeatmapMetric, type LogSums,
 } from '../schema/queries.js';
+import { cubeReady, storedStatusCounts } from '../schema/queries-cube.js';
 import { downsample } from '../schema/queries-stats.js';
 import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials, trialStatuses, type TrialStatus } from '../schema/tables.js';
 
@@ -29,15 +30,18 @@ export interface SweepStatus {
 
 export function sweepList(db: Db): SweepStatus[] {
   const list = db.select({ name: sweeps.name, task: sweeps.task, createdAt: sweeps.createdAt }).from(sweeps).orderBy(asc(sweeps.createdAt), asc(sweeps.name)).all();
-  const rows = db
-    .select({ sweep: sweepTrials.sweep, status: trials.status, n: count() })
-    .from(sweepTrials)
-    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
-    .groupBy(sweepTrials.sweep, trials.status)
-    .all();
+  // Counts per status from the stored cube (kept by triggers) when it is there, else one join over the trials.
+  const rows = cubeReady(db)
+    ? storedStatusCounts(db)
+    : db
+      .select({ sweep: sweepTrials.sweep, status: trials.status, n: count() })
+      .from(sweepTrials)
+      .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+      .groupBy(sweepTrials.sweep, trials.status)
+      .all();
   return list.map((s) => {
     const counts = Object.fromEntries(trialStatuses.map((st) => [st, 0])) as Record<TrialStatus, number>;
-    for (const r of rows) if (r.sweep === s.name) counts[r.status] = r.n;
+    for (const r of rows) if (r.sweep === s.name) counts[r.status as TrialStatus] = r.n;
     const total = trialStatuses.reduce((a, st) => a + counts[st], 0);
     const done = counts.completed + counts.diverged + counts.failed + counts.cancelled;
     return {
@@ -234,18 +238,20 @@ export function trialsPage(db: Db, sweep: string, o: { offset: number; limit: nu
   const total = o.status
     ? db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0
     : db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
-  const rows = db
+  const select = db
     .select({
       id: trials.id, status: trials.status, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth,
       gDepth: trials.gDepth, seed: trials.seed, lr: trials.lr, trainLoss: trials.trainLoss, testLoss: trials.testLoss,
     })
     .from(sweepTrials)
-    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
-    .where(where)
-    .orderBy(asc(sql`${sweepTrials}.rowid`))
-    .limit(o.limit)
-    .offset(o.offset)
-    .all();
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id));
+  const rows = o.status
+    ? select.where(where).orderBy(asc(sql`${sweepTrials}.rowid`)).limit(o.limit).offset(o.offset).all()
+    : // No status filter: skip `offset` membership rows without joining each to its trial, then join the page.
+      select
+        .where(sql`${sweepTrials}.rowid in (select s2.rowid from ${sweepTrials} s2 where s2.sweep = ${sweep} order by s2.rowid limit ${o.limit} offset ${o.offset})`)
+        .orderBy(asc(sql`${sweepTrials}.rowid`))
+        .all();
   return { total, rows };
 }
 

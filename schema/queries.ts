@@ -3,6 +3,7 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import { HypersweepError } from '../orchestrator/errors.js';
 import { trialConfigSchema } from '../worker/config.js';
 import type { Db } from './db.js';
+import { cubeReady, readStoredCube } from './queries-cube.js';
 import { fitLogLogSlope, median, slopeMethod, summarize, summaryFromSums, type LogGroup, type SlopeFit } from './queries-stats.js';
 import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials } from './tables.js';
 
@@ -607,6 +608,13 @@ export type CubeRow = Record<`g${number}`, ConfigValue> & Record<CubeSum, number
  * (heatmaps, NTK-exact agreement, movement) is derived from these rows by exact merging of sums.
  */
 export function sweepCube(db: Db, sel: Selection): CubeRow[] {
+  // The whole sweep: read the stored cube (schema/queries-cube.ts), kept current by triggers.
+  if ((sel.where ?? []).length === 0 && cubeReady(db)) return readStoredCube(db, sel.sweep) as unknown as CubeRow[];
+  return sweepCubeDirect(db, sel);
+}
+
+/** sweepCube by one pass over the sweep's trials and kernel rows (what the stored cube must equal). */
+export function sweepCubeDirect(db: Db, sel: Selection): CubeRow[] {
   const ki = alias(kernelMetrics, 'ki');
   const kf = alias(kernelMetrics, 'kf');
   const m = (x: SQLWrapper, p: string) => ({

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { ensureCube } from './queries-cube.js';
 
 /**
  * SQL views over the results tables, for people who open the database with `sqlite3` (the CLI and the dashboard
@@ -67,13 +68,15 @@ export const indexDdl: Record<string, string> = {
   trials_cover_idx:
     'CREATE INDEX IF NOT EXISTS trials_cover_idx ON trials (id, status, task, f_width, g_width, f_depth, g_depth, lr, seed, train_loss, test_loss)',
   trials_cells_idx: 'CREATE INDEX IF NOT EXISTS trials_cells_idx ON trials (f_width, g_width, seed, status, id)',
+  // A sweep's members in the order they were added (the index's implicit rowid), for paging and counting.
+  sweep_trials_order_idx: 'CREATE INDEX IF NOT EXISTS sweep_trials_order_idx ON sweep_trials (sweep)',
   kernel_metrics_cover_idx:
     'CREATE INDEX IF NOT EXISTS kernel_metrics_cover_idx ON kernel_metrics (trial_id, phase, kind, mode, rel_frob, alignment, movement)',
 };
 
 /**
- * Create the views (replacing any whose definition changed) and the covering indexes; returns the names it
- * (re)created. Idempotent and
+ * Create the views (replacing any whose definition changed), the covering indexes and the stored sweep cube
+ * (ensureCube); returns the names it (re)created. Idempotent and
  * cheap: safe to call on every open by the writing process. Needs a writable connection.
  */
 export function ensureViews(db: Db): string[] {
@@ -88,7 +91,8 @@ export function ensureViews(db: Db): string[] {
   );
   const stale = Object.entries(viewDdl).filter(([name, ddl]) => existing.get(name) !== ddl);
   const missing = Object.entries(indexDdl).filter(([name]) => !indexes.has(name));
-  if (stale.length === 0 && missing.length === 0) return [];
+  // The stored sweep cube and its triggers (schema/queries-cube.ts), after the indexes its first fill uses.
+  if (stale.length === 0 && missing.length === 0) return ensureCube(db);
   sqlite.transaction(() => {
     for (const [name, ddl] of stale) {
       sqlite.exec(`DROP VIEW IF EXISTS ${name}`);
@@ -97,5 +101,5 @@ export function ensureViews(db: Db): string[] {
     for (const [, ddl] of missing) sqlite.exec(ddl);
     if (missing.length > 0) sqlite.exec('ANALYZE trials; ANALYZE kernel_metrics; ANALYZE sweep_trials');
   }).immediate();
-  return [...stale, ...missing].map(([name]) => name);
+  return [...stale, ...missing].map(([name]) => name).concat(ensureCube(db));
 }
