@@ -116,7 +116,16 @@ function applyMigrations(db: Db): void {
 
 /** Close the underlying connection (checkpoints the WAL when it is the last one). */
 export function closeDb(db: Db): void {
-  db.$client.close();
+  const sqlite = db.$client;
+  // Refresh the planner's statistics a writer has made stale (cheap: SQLite analyses only what changed a lot).
+  if (!sqlite.readonly) {
+    try {
+      sqlite.pragma('optimize');
+    } catch {
+      // best effort: a busy or failing ANALYZE must not lose the close
+    }
+  }
+  sqlite.close();
 }
 
 /**
