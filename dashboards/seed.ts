@@ -1,6 +1,7 @@
 import { canonicalConfig, canonicalJson, trialId } from '../orchestrator/identity.js';
 import type { Db } from '../schema/db.js';
 import type { TrialStatus } from '../schema/tables.js';
+import { mulberry32 } from '../worker/model/rng.js';
 
 /**
  * A synthetic sweep with planted values, written fast (prepared statements, one transaction): for the dashboard
@@ -26,17 +27,6 @@ export interface SeededTrial {
   gWidth: number;
   seed: number;
   status: TrialStatus;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function seedSweep(db: Db, o: SeedOptions): SeededTrial[] {

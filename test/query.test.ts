@@ -12,21 +12,12 @@ import { fitLogLogSlope, tQuantile } from '../schema/queries-stats.js';
 import { recordFailure, recordResult, upsertSweep } from '../schema/store.js';
 import { ensureViews } from '../schema/views.js';
 import type { TrialConfigInput } from '../worker/config.js';
+import { mulberry32 as rng } from '../worker/model/rng.js';
 import type { TrialResult } from '../worker/result.js';
 import { runCli } from './helpers/cli.js';
 
 // ---- planted data ------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
