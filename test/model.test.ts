@@ -6,6 +6,7 @@ import {
   assertWithinMemoryCap,
   createHyperNet,
   estimateTrialCost,
+  regressionTrainPoints,
   evaluateLoss,
   fParamCount,
   gWeightCount,
@@ -349,6 +350,20 @@ describe('cost estimate', () => {
     // training FLOPs: f once per image, g once per row
     const ng = e.ngOutputs;
     expect(e.flopsPerStep).toBe(3 * 2 * (100 * e.params + 2000 * ng));
+  });
+
+  it('counts the kernel-regression Grams of mnist-completion (kernels.regressionMaxTrain pixels, whole images)', () => {
+    const c = trialConfigSchema.parse({ task: 'mnist-completion', g: { input: 'rff', rffFeatures: 64 },
+      data: { nTrain: 500, nTest: 8, pixelsPerImage: 20 }, kernels: { probe: 0 } });
+    expect(regressionTrainPoints(10_000, 500, 2000)).toBe(2000);
+    expect(regressionTrainPoints(10_000, 500, 2010)).toBe(2000); // whole images of 20 pixels
+    expect(regressionTrainPoints(10_000, 500, 1e6)).toBe(10_000);
+    expect(regressionTrainPoints(200, 20, 5)).toBe(10); // at least one image
+    const at = (regressionMaxTrain: number) => estimateTrialCost({ ...c, kernels: { ...c.kernels, regressionMaxTrain } }).bytes;
+    // the paper's 500 × 20 = 10,000 pixels: three float64 10⁴ × 10⁴ matrices more than at 2000 pixels, and more
+    expect(at(10_000) - at(2000)).toBeGreaterThanOrEqual(3 * 8 * (10_000 ** 2 - 2000 ** 2));
+    expect(() => assertWithinMemoryCap({ ...c, kernels: { ...c.kernels, regressionMaxTrain: 10_000 }, limits: { memoryMb: 2048 } }))
+      .toThrow(/limits\.memoryMb/);
   });
 
   it('covers the tensors that live through shared-x training (mnist-completion shapes)', async () => {

@@ -126,6 +126,8 @@ describe('runTrial on MNIST', () => {
 
     const kr = m.kernelRegression as { trainPoints: number; hyperkernel: { mseAll: number; mseHidden: number }; gp: { mseAll: number; mseHidden: number } };
     expect(kr.trainPoints).toBe(200);
+    const capped = await runTrial({ ...cfgIn, train: { ...cfgIn.train, steps: 2 }, kernels: { ...cfgIn.kernels, probe: 0, regressionMaxTrain: 55 } }, { backend: 'wasm' });
+    expect((capped.metrics as Record<string, unknown> as { kernelRegression: { trainPoints: number } }).kernelRegression.trainPoints).toBe(50); // whole images of 10 pixels
     // An independent bar: MSE of predicting the training targets' mean on every test pixel, computed here.
     const data = buildTask(trialConfigSchema.parse(cfgIn));
     const mean = data.train.y.reduce((s, v) => s + v, 0) / data.train.n;

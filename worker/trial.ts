@@ -158,7 +158,7 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
       phase('kernel-regression');
       metrics.kernelRegression = completionKernelRegression(
         data,
-        { fDepth: spec.H, gDepth: spec.L, gamma: cfg.g.rffGamma, mode: cfg.kernels.mode },
+        { fDepth: spec.H, gDepth: spec.L, gamma: cfg.g.rffGamma, mode: cfg.kernels.mode, maxTrain: cfg.kernels.regressionMaxTrain },
         opts.signal,
       );
       done('kernelRegression');

@@ -83,6 +83,12 @@ export function taskRows(config: TrialConfig): { train: SplitRows; test: SplitRo
   return { train: { rows: nTrain, distinctX: nTrain }, test: { rows: nTest, distinctX: nTest } };
 }
 
+/** Training pixels the regression uses: whole images, at most `max` (a float64 N×N Cholesky: N³/3 flops, 8N² bytes). */
+export function regressionTrainPoints(trainRows: number, images: number, max: number): number {
+  const perImage = trainRows / Math.max(1, images);
+  return Math.min(trainRows, Math.max(perImage, Math.floor(max / perImage) * perImage));
+}
+
 /** Bytes of float32 activations one test-evaluation chunk may hold (worker/trial/evaluate.ts). */
 const EVAL_CHUNK_BYTES = 64 * 2 ** 20;
 
@@ -152,7 +158,7 @@ export function estimateTrialCost(config: TrialConfig): TrialCost {
   const data = taskRows(config);
   const N = data.train.rows;
   const batch = config.train.optimizer !== 'gd' && config.train.batchSize > 0 ? Math.min(config.train.batchSize, N) : N;
-  return estimateCost(s, {
+  const cost = estimateCost(s, {
     batch,
     batchDistinctX: Math.min(batch, data.train.distinctX),
     probe: Math.min(config.kernels.probe, N),
@@ -160,6 +166,11 @@ export function estimateTrialCost(config: TrialConfig): TrialCost {
     optimizer: config.train.optimizer,
     data,
   });
+  if (config.task !== 'mnist-completion') return cost;
+  // Kernel regression (counted on top, conservatively): the GP and hyperkernel train Grams and a Cholesky factor,
+  // float64 N×N, plus one 784 × N cross block per kernel.
+  const R = regressionTrainPoints(N, data.train.distinctX, config.kernels.regressionMaxTrain);
+  return { ...cost, bytes: cost.bytes + 8 * (3 * R * R + 2 * MNIST_PIXELS * R) };
 }
 
 /** A trial that would need more memory than `limits.memoryMb` allows. It can never succeed as configured. */

@@ -14,10 +14,9 @@ import {
   type KernelMode,
 } from '../kernels/index.js';
 import { splitPoints, type TaskData } from '../tasks/index.js';
+import { regressionTrainPoints } from '../model/cost.js';
 import { pixelMse } from './evaluate.js';
 
-/** The training set of the regression is capped: it is a float64 N×N Cholesky (N³/3 flops, 8N² bytes). */
-export const KERNEL_REGRESSION_MAX_TRAIN = 2000;
 
 /** MSEs of one kernel's predictions; null with `error` when its Gram was not numerically positive definite. */
 export interface RegressionScore {
@@ -41,14 +40,13 @@ export interface KernelRegressionMetrics {
 
 export function completionKernelRegression(
   data: TaskData,
-  net: { fDepth: number; gDepth: number; gamma: number; mode: KernelMode },
+  net: { fDepth: number; gDepth: number; gamma: number; mode: KernelMode; maxTrain: number },
   signal?: AbortSignal,
 ): KernelRegressionMetrics | null {
   const { train, test } = data;
   if (!train.coords || !test.coords || test.n === 0) return null;
   // Whole images only, so every training image contributes the same number of pixels.
-  const perImage = train.n / Math.max(1, train.xRows.length);
-  const nTrain = Math.min(train.n, Math.max(perImage, Math.floor(KERNEL_REGRESSION_MAX_TRAIN / perImage) * perImage));
+  const nTrain = regressionTrainPoints(train.n, train.xRows.length, net.maxTrain);
   const spec = { fDepth: net.fDepth, gDepth: net.gDepth, zKernel: { type: 'rbf' as const, gamma: net.gamma } };
   const trainPts = splitPoints(train, 2, 0, nTrain, train.coords);
   const kTrain = kernelGrams(trainPts, null, spec, net.mode, ['gp', 'hyperkernel']).grams;
