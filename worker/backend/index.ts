@@ -105,11 +105,35 @@ function linuxLibraryDirs(): string[] {
   return dirs;
 }
 
-/** Dawn prints native warnings when it probes for Vulkan without a loader: check for libvulkan.so.1 first. */
+/** Whether the Vulkan loader can find any driver manifest (ICD), searching where the loader itself looks. */
+function hasVulkanDriverManifest(): boolean {
+  const env = process.env;
+  const files = [env.VK_DRIVER_FILES, env.VK_ICD_FILENAMES, env.VK_ADD_DRIVER_FILES].flatMap((v) => (v ? v.split(':') : []));
+  if (files.some((f) => f && existsSync(f))) return true;
+  const configDirs = (env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const dataDirs = [env.XDG_DATA_HOME || path.join(env.HOME ?? '/root', '.local/share'), ...(env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':')];
+  const dirs = [...configDirs, '/etc', ...dataDirs].filter(Boolean).map((d) => path.join(d, 'vulkan', 'icd.d'));
+  return dirs.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Dawn prints native warnings when it probes Vulkan on a machine without a GPU driver: check first for the loader
+ * (libvulkan.so.1) and for a driver manifest, the two things a CPU-only machine lacks.
+ */
 function assertVulkanLoader(): void {
   if (process.platform !== 'linux') return;
-  if (linuxLibraryDirs().some((d) => existsSync(path.join(d, 'libvulkan.so.1')))) return;
-  throw new BackendUnavailableError('webgpu', 'no Vulkan loader (libvulkan.so.1); install libvulkan1 and the GPU driver');
+  if (!linuxLibraryDirs().some((d) => existsSync(path.join(d, 'libvulkan.so.1')))) {
+    throw new BackendUnavailableError('webgpu', 'no Vulkan loader (libvulkan.so.1); install libvulkan1 and the GPU driver');
+  }
+  if (!hasVulkanDriverManifest()) {
+    throw new BackendUnavailableError('webgpu', 'no Vulkan driver (no ICD manifest in the vulkan/icd.d folders or VK_DRIVER_FILES)');
+  }
 }
 
 async function useWebgpu(): Promise<BackendInfo> {
