@@ -5,12 +5,17 @@ import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import { and, eq, like } from 'drizzle-orm';
 import { workers, type TrialStatus } from '../../schema/tables.js';
+import type { TrialConfig } from '../../worker/config.js';
 import { trialResultSchema } from '../../worker/result.js';
 import { HypersweepError, zodErrorLine } from '../errors.js';
+
 import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
 import { fatalErrorNames, unrecoverableErrorNames, type FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
+
+/** A trial's fixed cost in FLOP-equivalents for the ETA: data, init, kernels, analytic kernels (~1 s at 20 GFLOP/s). */
+const TRIAL_OVERHEAD_FLOPS = 2e10;
 
 /**
  * Local mode: run a sweep's pending trials on this machine in a pool of worker threads (or child processes), the
@@ -154,8 +159,10 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
     .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
   for (const p of queue) status.set(p.trial.id, 'queued');
   const skipped = list.length - queue.length;
-  // Trials' relative sizes, for the ETA (noop: its sleep; others: a FLOP estimate); +1 keeps every trial counted.
-  const cost = new Map(queue.map((p) => [p.trial.id, trialSizeFlops(p.trial.config) + 1]));
+  // Trials' relative sizes, for the ETA (noop: its sleep; others: a FLOP estimate plus a fixed per-trial overhead,
+  // ~1 s at 20 GFLOP/s, which dominates small trials); +1 keeps every trial counted.
+  const overhead = (c: TrialConfig) => (c.task === 'noop' ? 1 : TRIAL_OVERHEAD_FLOPS);
+  const cost = new Map(queue.map((p) => [p.trial.id, trialSizeFlops(p.trial.config) + overhead(p.trial.config)]));
   const costToRun = [...cost.values()].reduce((a, b) => a + b, 0);
   let costDone = 0;
   const maxTries = 1 + spec.retries;
