@@ -8,7 +8,6 @@ import { workers, type TrialStatus } from '../../schema/tables.js';
 import type { TrialConfig } from '../../worker/config.js';
 import { trialResultSchema } from '../../worker/result.js';
 import { HypersweepError, zodErrorLine } from '../errors.js';
-
 import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
 import { fatalErrorNames, unrecoverableErrorNames, type FromWorker } from './protocol.js';
