@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export function transposeLast2(t: tf.Tensor): tf.Tensor {
   const r = t.rank;
   if (r < 2) throw new Error(`transposeLast2: rank ${r} < 2`);
+  if (r === 2) return transpose2d(t as tf.Tensor2D);
   const perm = [...Array(r).keys()];
   perm[r - 2] = r - 1;
   perm[r - 1] = r - 2;
@@ -58,7 +59,9 @@ export const batchMatMulGradConfig: tf.GradConfig = {
     let da: () => tf.Tensor;
     let db: () => tf.Tensor;
     if (!transposeA && !transposeB) {
-      da = () => matMulBT(dyT, b); // dy·bᵀ
+      // dy·bᵀ; when b has one column (g's per-sample matrix-vector products) it is an outer product: a
+      // broadcast multiply (one product per entry, the same floats) instead of wasm's slow batched matMul.
+      da = () => (b.shape[b.rank - 1] === 1 ? tf.mul(dyT, transposeLast2(b)) : matMulBT(dyT, b));
       db = () => matMulAT(a, dyT); // aᵀ·dy
     } else if (!transposeA && transposeB) {
       da = () => tf.matMul(dyT, b);
@@ -128,4 +131,70 @@ const unsortedSegmentSumWasm: tf.KernelConfig = {
 export function applyWasmPatches(): void {
   tf.registerGradient(batchMatMulGradConfig);
   if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) tf.registerKernel(unsortedSegmentSumWasm);
+}
+
+/**
+ * Transpose of a 2-D tensor in two passes that each touch memory in long runs: [r, c] → [c/b, r, b] (moves rows
+ * of b floats) → [c/b, b, r] (transposes r × b panels that fit in cache). wasm's one-pass Transpose walks the
+ * output with a stride of r floats and is ~1.4× slower at 4M–64M floats. Falls back to tf.transpose when b ∤ c.
+ */
+export function transpose2dBlocked(x: tf.Tensor2D, b = 32): tf.Tensor2D {
+  const [r, c] = x.shape;
+  if (c % b !== 0 || c <= b || r <= b) return tf.transpose(x);
+  return tf.tidy(() => {
+    const panels = tf.transpose(tf.reshape(x, [r, c / b, b]), [1, 0, 2]);
+    return tf.reshape(tf.transpose(panels, [0, 2, 1]), [c, r]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * 2-D transpose, blocked on wasm where that measured faster (tall inputs, or ≥ 1024 rows: e.g. [4096, 256] 9.2 →
+ * 6.8 ms, [4096, 4096] 155 → 110 ms, [4096, 16384] 640 → 444 ms); wide short ones ([256, 4096]) stay one pass,
+ * and so does every other backend (on webgpu one dispatch beats two).
+ */
+export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
+  const [r, c] = x.shape;
+  return tf.getBackend() === 'wasm' && (r >= c || r >= 1024) ? transpose2dBlocked(x) : tf.transpose(x);
+}
+
+/**
+ * a·w for a small activation a [B, k] and a large weight w [k, N] (N ≫ B), with the gradients of a plain matMul.
+ * wasm's matMul packs its right operand on every call and runs slowly when that operand is many MB, so the
+ * forward product is computed as (wᵀ·aᵀ)ᵀ: w is transposed once (blocked) and a becomes the small right operand.
+ * The gradients are those of matMul(a, w): da = (w·doᵀ)ᵀ, dw = aᵀ·do (both with w or do as the left operand).
+ * Same math as tf.matMul(a, w) (on wasm the same floats: checked bit-identical at several shapes).
+ */
+const matMulWideOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, w]);
+  const value = transpose2d(tf.matMul(transpose2dBlocked(w), transpose2d(a)) as tf.Tensor2D);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sw] = saved;
+      return [matMulBT(dy, sw), matMulAT(sa, dy)];
+    },
+  };
+});
+
+export function matMulWide(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return matMulWideOp(a, w) as tf.Tensor2D;
+}
+
+/** Data of the weights matMulWeight has seen (wasm caches the packed right operand of a matMul per tensor data). */
+const seenWeights = new WeakSet<object>();
+
+/**
+ * a·w, as matMulWide on wasm when w is large (≥ 2²¹ floats, ≥ 4× a's size) and either a has ≥ 128 rows, or
+ * a has ≥ 32 rows and w is new (a training step's updated weight: the plain product would pack all of it, ~35 ms
+ * per 4M floats). A weight used again with few rows (kernel probes, small evaluation chunks) takes the plain
+ * product, whose packing wasm has cached (structured NTK with 16 probes: 19 ms plain vs 35 ms wide).
+ */
+export function matMulWeight(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (tf.getBackend() !== 'wasm' || w.size < 1 << 21 || w.size < 4 * a.size) return tf.matMul(a, w);
+  const data = w.dataId as object;
+  const fresh = !seenWeights.has(data);
+  if (fresh) seenWeights.add(data);
+  const rows = a.shape[0];
+  return rows >= 128 || (fresh && rows >= 32) ? matMulWide(a, w) : tf.matMul(a, w);
 }

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HyperNetSpec } from './cost.js';
 import { gaussianArray, subSeed } from './rng.js';
+import { matMulWeight } from '../backend/wasm-patches.js';
 
 export type { HyperNetSpec } from './cost.js';
 export { gWeightCount, fParamCount } from './cost.js';
@@ -90,7 +91,7 @@ export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): For
   const a: tf.Tensor2D[] = [normalizeRows(x)];
   const fPre: tf.Tensor2D[] = [];
   for (const w of W) {
-    const pre = tf.matMul(a[a.length - 1], w) as tf.Tensor2D;
+    const pre = matMulWeight(a[a.length - 1], w as tf.Tensor2D);
     fPre.push(pre);
     a.push(tf.mul(tf.relu(pre), cn) as tf.Tensor2D);
   }
@@ -103,7 +104,7 @@ export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): For
   let pre: tf.Tensor3D = b[0];
   for (let j = 0; j < s.L; j++) {
     const [outj, inj] = shapes[j];
-    const w = tf.reshape(tf.matMul(top, V[j]), [B, outj, inj]) as tf.Tensor3D;
+    const w = tf.reshape(matMulWeight(top, V[j] as tf.Tensor2D), [B, outj, inj]) as tf.Tensor3D;
     wg.push(w);
     pre = tf.matMul(w, b[j]); // [B, out_j, 1]: one matrix-vector product per sample
     if (j < s.L - 1) {
@@ -188,7 +189,7 @@ export function forwardShared(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D, xIn
   const W = net.params.slice(0, s.H - 1);
   const V = net.params.slice(s.H - 1);
   let a = normalizeRows(x);
-  for (const w of W) a = tf.mul(tf.relu(tf.matMul(a, w)), cn) as tf.Tensor2D;
+  for (const w of W) a = tf.mul(tf.relu(matMulWeight(a, w as tf.Tensor2D)), cn) as tf.Tensor2D;
   const top = groupX ? tf.gather(a, tf.tensor1d(groupX, 'int32')) : a; // [G, width]
   const b0 = net.normalizeZ ? normalizeRows(z) : z;
   const zPad = tf.concat([b0, tf.zeros([1, s.dz])], 0);
@@ -197,7 +198,7 @@ export function forwardShared(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D, xIn
   const shapes = gLayerShapes(s);
   for (let j = 0; j < s.L; j++) {
     const [outj, inj] = shapes[j];
-    const w = tf.reshape(tf.matMul(top, V[j]), [G, outj, inj]) as tf.Tensor3D;
+    const w = tf.reshape(matMulWeight(top, V[j] as tf.Tensor2D), [G, outj, inj]) as tf.Tensor3D;
     const pre = tf.matMul(w, b) as tf.Tensor3D; // [G, out_j, P]
     b = j < s.L - 1 ? (tf.mul(tf.relu(pre), cm) as tf.Tensor3D) : pre;
   }
