@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { HypersweepError } from '../orchestrator/errors.js';
 import { selectBackend } from '../worker/backend/index.js';
-import { unsortedSegmentSumValues } from '../worker/backend/wasm-patches.js';
+import { matMulWide, transpose2dBlocked, unsortedSegmentSumValues } from '../worker/backend/wasm-patches.js';
 
 async function on<T>(backend: 'wasm' | 'cpu', fn: () => T): Promise<T> {
   await selectBackend(backend);
@@ -41,8 +41,12 @@ function stockMatMulGrads(aS: number[], bS: number[], tA: boolean, tB: boolean, 
 
 function expectClose(got: number[], want: number[], rtol: number): void {
   expect(got.length).toBe(want.length);
-  const scale = Math.max(...want.map(Math.abs));
-  for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rtol * scale);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  expect(worst).toBeLessThanOrEqual(rtol * scale);
 }
 
 describe('backend selection', () => {
@@ -77,6 +81,31 @@ describe('backend selection', () => {
 });
 
 describe('wasm patches', () => {
+  it('matMulWide, (wᵀ·aᵀ)ᵀ for a big weight, equals tf.matMul in value and in both gradients', async () => {
+    const [got, want] = await on('wasm', () => {
+      const a = tf.randomNormal([64, 256], 0, 1, 'float32', 11) as tf.Tensor2D;
+      const w = tf.randomNormal([256, 8192], 0, 1, 'float32', 12) as tf.Tensor2D;
+      const dy = tf.randomNormal([64, 8192], 0, 1, 'float32', 13) as tf.Tensor2D;
+      const run = (mm: (a: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D) => {
+        const value = mm(a, w);
+        const [da, dw] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(mm(x as tf.Tensor2D, y as tf.Tensor2D), dy)))([a, w]);
+        return [value, da, dw].map((t) => Array.from(t.dataSync()));
+      };
+      return [run(matMulWide), run((x, y) => tf.matMul(x, y))];
+    });
+    for (let i = 0; i < 3; i++) expectClose(got[i], want[i], 1e-5);
+  });
+
+  it('the blocked transpose equals tf.transpose, for tall, wide and ragged shapes', async () => {
+    for (const shape of [[1030, 70], [70, 1030], [33, 65]] as [number, number][]) {
+      const [got, want] = await on('wasm', () => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 5) as tf.Tensor2D;
+        return [Array.from(transpose2dBlocked(x).dataSync()), Array.from(tf.transpose(x).dataSync())];
+      });
+      expect(got).toEqual(want);
+    }
+  });
+
   const cases: [number[], number[], boolean, boolean][] = [
     [[5, 7], [7, 3], false, false],
     [[5, 7], [3, 7], false, true],
