@@ -31,7 +31,7 @@ export function openForDashboard(file: string): Db {
   return db;
 }
 
-const portSchema = z.coerce.number().int().min(0).max(65535);
+const portSchema = z.coerce.number({ error: 'expected a port number from 0 to 65535' }).int('expected a port number from 0 to 65535').min(0, 'expected a port number from 0 to 65535').max(65535, 'expected a port number from 0 to 65535');
 const dashboardFlags = z.object({ db: z.string().min(1), port: portSchema, host: z.string().min(1) });
 
 export async function runDashboard(raw: Record<string, unknown>): Promise<void> {
