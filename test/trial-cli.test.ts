@@ -77,8 +77,8 @@ describe('hypersweep trial (real CLI)', () => {
   });
 
   const bad: [string, string[], RegExp][] = [
-    ['an unknown key', ['--set', 'f.widht=3'], /trial-sphere\.json: f: Unrecognized key: "widht"/],
-    ['a wrong type', ['--set', 'f.width=wide'], /trial-sphere\.json: f\.width: .*expected number/],
+    ['an unknown key', ['--set', 'f.widht=3'], /trial-sphere\.json with --set: f: Unrecognized key: "widht"/],
+    ['a wrong type', ['--set', 'f.width=wide'], /trial-sphere\.json with --set: f\.width: .*expected number/],
     ['a bad enum value', ['--set', 'train.optimizer=lbfgs'], /train\.optimizer/],
     ['the memory cap', ['--set', 'f.width=200000', '--set', 'g.width=2048'], /limits\.memoryMb is 4096/],
     ['a task/key clash', ['--set', 'task=mnist-completion'], /g\.input: mnist-completion .* 'rff'/],

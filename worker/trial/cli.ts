@@ -75,8 +75,9 @@ export function applySets(config: unknown, sets: readonly string[]): unknown {
 
 /** The config the command will run: file + overrides, validated, task-checked, within the memory cap. */
 export function resolveTrialConfig(file: string, sets: readonly string[]): TrialConfig {
-  const config = parseOrThrow(trialConfigSchema, applySets(readConfigFile(file), sets), file);
-  checkTaskConfig(config, file);
+  const where = sets.length > 0 ? `${file} with --set` : file; // a bad key may come from either
+  const config = parseOrThrow(trialConfigSchema, applySets(readConfigFile(file), sets), where);
+  checkTaskConfig(config, where);
   assertWithinMemoryCap(config);
   return config;
 }
