@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dbOption, prefixOption, redisOption } from './_shared.js';
 
 export interface CancelFlags {
   redis?: string;
@@ -12,9 +13,9 @@ export default function define(program: Command): Command {
     .command('cancel')
     .description('Remove a sweep\'s waiting trials from the queue and mark them cancelled; --kill also aborts running ones')
     .argument('<sweep>', 'sweep name (as stored in the database)')
-    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
-    .option('--db <file>', 'results database', './hypersweep.db')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .addOption(dbOption())
     .option('--kill', 'also abort the sweep\'s running trials')
     .action(async (sweep: string, flags: CancelFlags) => {
       const { runCancelCommand } = await import('../../distributed/commands.js');

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { dbOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   return program
     .command('dashboard')
     .description('Serve the results dashboard: sweep status, loss curves, kernel distance vs width, heatmaps, trials')
-    .option('--db <file>', 'results database', './hypersweep.db')
+    .addOption(dbOption())
     .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
     .action(async (opts: Record<string, unknown>) => {

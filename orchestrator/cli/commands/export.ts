@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import { collect, dbOption, sweepOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   return program
     .command('export')
     .description('Every trial of a sweep with its config flattened into columns (f.width, ...) and its final metrics')
-    .option('--db <file>', 'results database', './hypersweep.db')
-    .option('--sweep <name>', 'sweep name (default: the only sweep in the database)')
+    .addOption(dbOption())
+    .addOption(sweepOption())
     .option('--format <format>', 'csv | json', 'csv')
     .option('--out <file>', 'write here (atomically: temp file + rename) instead of stdout')
     .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])

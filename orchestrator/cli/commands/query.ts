@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import { collect, dbOption, sweepOption } from './_shared.js';
 
 /** Flags shared by every query subcommand. */
 function selection(cmd: Command): Command {
   return cmd
-    .option('--db <file>', 'results database', './hypersweep.db')
-    .option('--sweep <name>', 'sweep name (default: the only sweep in the database)')
+    .addOption(dbOption())
+    .addOption(sweepOption())
     .option('--format <format>', 'table | csv | json', 'table')
     .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, [])
     .option('--by <keys>', 'group by these config keys, comma-separated (default: every key that varies, seed excluded)');
@@ -36,7 +35,7 @@ export default function define(program: Command): Command {
   query
     .command('views')
     .description('Create or update the SQL views (v_trials_flat, v_agreement, v_convergence, v_movement) for sqlite3 users')
-    .option('--db <file>', 'results database', './hypersweep.db')
+    .addOption(dbOption())
     .action(async (opts: Record<string, unknown>) => {
       const { runViews } = await import('../../../schema/queries-cli.js');
       runViews(opts);

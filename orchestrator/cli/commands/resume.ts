@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dbOption, prefixOption, redisOption } from './_shared.js';
 
 export interface ResumeFlags {
   redis?: string;
@@ -12,9 +13,9 @@ export default function define(program: Command): Command {
     .command('resume')
     .description('Re-enqueue every unfinished trial of a sweep that is not queued or running in Redis, then collect results')
     .argument('<sweep>', 'sweep name (as stored in the database)')
-    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
-    .option('--db <file>', 'results database', './hypersweep.db')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .addOption(dbOption())
     .option('--progress-ms <ms>', 'interval of the plain progress lines when not on a TTY', '5000')
     .action(async (sweep: string, flags: ResumeFlags) => {
       const { runResumeCommand } = await import('../../distributed/commands.js');

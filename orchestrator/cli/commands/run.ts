@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { dbOption, prefixOption, redisOption } from './_shared.js';
 
 export interface RunFlags {
   db: string;
@@ -17,14 +18,14 @@ export default function define(program: Command): Command {
     .command('run')
     .description('Run a sweep: locally in a pool of worker threads (default), or through Redis with --redis / $REDIS_URL')
     .argument('<sweep>', 'sweep file (YAML), e.g. sweeps/quickstart.yaml')
-    .option('--db <file>', 'results database (SQLite)', './hypersweep.db')
+    .addOption(dbOption())
     .option('--concurrency <n>', 'local mode: trials at once (default: one per core)')
     .option('--backend <name>', 'local mode: compute backend for training (auto, wasm, cpu, tensorflow, webgpu)')
     .option('--order <order>', 'listed | small-first (overrides the sweep file)')
     .option('--processes', 'local mode: run trials in child processes instead of worker threads')
     .option('--progress-ms <ms>', 'interval of the plain progress lines when not on a TTY', '5000')
-    .option('--redis <url>', 'distributed mode: enqueue on this Redis and collect results (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'distributed mode: BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
+    .addOption(redisOption('distributed mode: enqueue on this Redis and collect results'))
+    .addOption(prefixOption('distributed mode: BullMQ key prefix'))
     .option('--local', 'run locally even if $REDIS_URL is set')
     .action(async (file: string, flags: RunFlags) => {
       const { runRunCommand } = await import('../../local/command.js');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+import { collect } from './_shared.js';
 
 export default function define(program: Command): Command {
   return program

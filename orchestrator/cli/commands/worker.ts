@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { prefixOption, redisOption } from './_shared.js';
 
 export interface WorkerFlags {
   redis?: string;
@@ -17,8 +18,8 @@ export default function define(program: Command): Command {
   return program
     .command('worker')
     .description('Run trials from the Redis queue, each in a sandboxed process, until SIGINT/SIGTERM')
-    .option('--redis <url>', 'Redis URL (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'BullMQ key prefix (default: $HYPERSWEEP_PREFIX or "hypersweep")')
+    .addOption(redisOption())
+    .addOption(prefixOption())
     .option('--concurrency <n>', 'trials at once, one sandbox each', '1')
     .option('--backend <name>', 'compute backend for training: auto, wasm, cpu, tensorflow, webgpu (default: auto)')
     .option('--threads', 'run sandboxes as worker threads instead of child processes')
