@@ -25,38 +25,31 @@ function unitVector(rng: Rng, d: number): Float32Array {
   return Float32Array.from(v, (t) => t * inv);
 }
 
+/** W·v for a rows × cols row-major block of `w` starting at `offset`, each output mapped by `act`. */
+function matVec(w: Float64Array, offset: number, rows: number, cols: number, v: ArrayLike<number>, act: (s: number) => number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += w[offset + i * cols + j] * v[j];
+    out[i] = act(s);
+  }
+  return out;
+}
+
 /** A fixed random hypernetwork in float64: h(x, z) ∈ R^k. */
 function makeTeacher(seed: number, dx: number, dz: number, k: number): (x: Float32Array, z: Float32Array) => Float64Array {
   const rng = createRng(seed, 'sphere-teacher');
   const n = TEACHER_F_WIDTH, m = TEACHER_G_WIDTH, ng = m * dz + k * m;
   const w1 = Float64Array.from({ length: n * dx }, () => rng.normal());
   const w2 = Float64Array.from({ length: ng * n }, () => rng.normal());
+  const reluF = (s: number) => Math.sqrt(2 / n) * Math.max(s, 0);
+  const reluG = (s: number) => Math.sqrt(2 / m) * Math.max(s, 0);
+  const linear = (s: number) => s;
   return (x, z) => {
-    const a = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < dx; j++) s += w1[i * dx + j] * x[j];
-      a[i] = Math.sqrt(2 / n) * Math.max(s, 0);
-    }
-    const o = new Float64Array(ng);
-    for (let i = 0; i < ng; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += w2[i * n + j] * a[j];
-      o[i] = s;
-    }
-    const b = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      let s = 0;
-      for (let j = 0; j < dz; j++) s += o[i * dz + j] * z[j];
-      b[i] = Math.sqrt(2 / m) * Math.max(s, 0);
-    }
-    const h = new Float64Array(k);
-    for (let q = 0; q < k; q++) {
-      let s = 0;
-      for (let j = 0; j < m; j++) s += o[m * dz + q * m + j] * b[j];
-      h[q] = s;
-    }
-    return h;
+    const a = matVec(w1, 0, n, dx, x, reluF); // f's hidden layer
+    const o = matVec(w2, 0, ng, n, a, linear); // f's output: all of g's weights
+    const b = matVec(o, 0, m, dz, z, reluG); // g's hidden layer
+    return matVec(o, m * dz, k, m, b, linear); // g's output
   };
 }
 
