@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '../worker/backend/index.js';
-import { trialConfigSchema } from '../worker/config.js';
+import { trialConfigSchema } from '../core/config.js';
 import { createHyperNet, specFromConfig, train, type TrainData } from '../worker/model/index.js';
 import { buildTask, sliceSplit } from '../worker/tasks/index.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HypersweepError, parseOrThrow } from '../orchestrator/errors.js';
+import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { resolveSweep } from '../schema/queries.js';
 import { writeAtomic } from '../schema/queries-cli.js';

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import {
   agreement, agreementFromCube, cubeKeys, heatmap, heatmapFromCube, movement, movementFromCube, slopeOverGroups,

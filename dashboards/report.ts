@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
 import { agreement, convergence, movement, columnKeys, varyingKeys, type FitInfo } from '../schema/queries.js';
 import { agreementTable, convergenceTable, fitLine, movementTable, type Tabular } from '../schema/queries-format.js';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
 import { assets } from './server.js';

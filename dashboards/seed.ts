@@ -1,4 +1,4 @@
-import { canonicalConfig, canonicalJson, trialId } from '../orchestrator/identity.js';
+import { canonicalConfig, canonicalJson, trialId } from '../core/identity.js';
 import type { Db } from '../schema/db.js';
 import type { TrialStatus } from '../schema/tables.js';
 import { mulberry32 } from '../worker/model/rng.js';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { zodErrorLine } from '../orchestrator/errors.js';
+import { zodErrorLine } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import { heatmapMetrics, kinds, modes, phases, sweepCube, type CubeRow } from '../schema/queries.js';
 import { trialStatuses } from '../schema/tables.js';

@@ -1,6 +1,6 @@
 import { estimateTrialCost } from '../worker/model/cost.js';
-import { HypersweepError } from './errors.js';
-import { canonicalJson } from './identity.js';
+import { HypersweepError } from '../core/errors.js';
+import { canonicalJson } from '../core/identity.js';
 import { combinationCount, expandSweep, loadSweep, varyingAxes, type ExpandedTrial, type SweepSpec } from './sweep.js';
 
 /** `hypersweep plan SWEEP.yaml`: validate and expand a sweep, estimate its cost, write nothing. */

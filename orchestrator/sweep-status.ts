@@ -2,7 +2,7 @@ import { and, asc, avg, count, eq, gte, sql } from 'drizzle-orm';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/store.js';
 import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
-import { HypersweepError } from './errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { table } from './sweep-plan.js';
 
 /** `hypersweep status [SWEEP] [--db FILE]`: trial counts per status, for every sweep or one sweep in detail. */

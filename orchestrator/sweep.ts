@@ -1,9 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { HypersweepError, InputError, formatPath } from './errors.js';
-import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from './identity.js';
-import { taskNames, trialConfigSchema } from '../worker/config.js';
+import { HypersweepError, InputError, formatPath } from '../core/errors.js';
+import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from '../core/identity.js';
+import { taskNames, trialConfigSchema } from '../core/config.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a

@@ -6,7 +6,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { ensureViews } from './views.js';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import * as tables from './tables.js';
 
 export type Db = BetterSQLite3Database<typeof tables> & { $client: Database.Database };

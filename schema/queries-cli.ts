@@ -1,7 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { HypersweepError, parseOrThrow } from '../orchestrator/errors.js';
+import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { closeDb, openDb, type Db } from './db.js';
 import { agreement, convergence, exportTrials, kinds, modes, movement, parseBy, parseWhere, phases, resolveSweep } from './queries.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';

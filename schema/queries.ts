@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
-import { HypersweepError } from '../orchestrator/errors.js';
-import { trialConfigSchema } from '../worker/config.js';
+import { HypersweepError } from '../core/errors.js';
+import { trialConfigSchema } from '../core/config.js';
 import type { Db } from './db.js';
 import { cubeReady, readStoredCube } from './queries-cube.js';
 import { fitLogLogSlope, median, slopeMethod, summarize, summaryFromSums, type LogGroup, type SlopeFit } from './queries-stats.js';

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import type { TrialConfig } from '../worker/config.js';
-import { trialResultSchema, type KernelAgreement, type TrialResult } from '../worker/result.js';
+import type { TrialConfig } from '../core/config.js';
+import { trialResultSchema, type KernelAgreement, type TrialResult } from '../core/result.js';
 import type { Db } from './db.js';
 import {
   kernelMetrics,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { selectBackend } from '../worker/backend/index.js';
 import { matMulWide, transpose2dBlocked, unsortedSegmentSumValues } from '../worker/backend/wasm-patches.js';
 

@@ -5,7 +5,7 @@ import { type CubeRow, sweepCube, sweepCubeDirect } from '../schema/queries.js';
 import { cubeReady, ensureCube, readStoredCube, storedCubeSums, storedStatusCounts } from '../schema/queries-cube.js';
 import { recordFailure, recordResult } from '../schema/store.js';
 import type { TrialStatus } from '../schema/tables.js';
-import type { TrialResult } from '../worker/result.js';
+import type { TrialResult } from '../core/result.js';
 
 /** The stored sweep cube (kept by triggers) must equal the one-pass aggregate over the tables, after any write. */
 

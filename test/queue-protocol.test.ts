@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { jobOptions } from '../orchestrator/distributed/enqueue.js';
 import { isLostReason } from '../orchestrator/distributed/collector.js';
 import { formatDuration, summaryLine } from '../orchestrator/distributed/progress.js';
-import { trialJobDataSchema, trialJobReturnSchema } from '../orchestrator/distributed/protocol.js';
-import { checkRedisUrl, resolveRedisTarget } from '../orchestrator/distributed/redis.js';
-import { canonicalConfig, trialId } from '../orchestrator/identity.js';
+import { trialJobDataSchema, trialJobReturnSchema } from '../core/protocol.js';
+import { checkRedisUrl, resolveRedisTarget } from '../core/redis.js';
+import { canonicalConfig, trialId } from '../core/identity.js';
 import { expandSweep, sweepSpecSchema } from '../orchestrator/sweep.js';
 
 describe('job options', () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { TRIALS_QUEUE, jobProgressSchema } from '../orchestrator/distributed/protocol.js';
+import { TRIALS_QUEUE, jobProgressSchema } from '../core/protocol.js';
 import {
   REDIS_URL, runCmd, countRows, countRowsWhere, noopSweep, readTrials, spawnCli, startWorker, statusCounts, stop, tempDir, uniquePrefix, until, removeTempDirs,
   wipePrefix, type Proc,

@@ -18,8 +18,8 @@ import {
 } from '../schema/store.js';
 import { kernelMetrics, metricPoints, sweepTrials, trials, workers } from '../schema/tables.js';
 import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
-import type { TrialResult } from '../worker/result.js';
-import { HypersweepError } from '../orchestrator/errors.js';
+import type { TrialResult } from '../core/result.js';
+import { HypersweepError } from '../core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { expandSweep, loadSweep, parseSweep, trialSizeFlops } from '../orchestrator/sweep.js';
 import { planTrials } from '../orchestrator/sweep-plan.js';
 import { repoRoot } from './helpers/cli.js';
-import { canonicalConfig, trialId, trialIdPattern } from '../orchestrator/identity.js';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { canonicalConfig, trialId, trialIdPattern } from '../core/identity.js';
+import { HypersweepError } from '../core/errors.js';
 
 const expand = (yaml: string) => expandSweep(parseSweep(yaml, 'x.yaml'), 'x.yaml');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HypersweepError } from '../orchestrator/errors.js';
-import { trialConfigSchema, type TrialConfigInput } from '../worker/config.js';
+import { HypersweepError } from '../core/errors.js';
+import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 import {
   buildTask,
   checkTaskConfig,

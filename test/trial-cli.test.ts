@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { createProgressReporter, progressBar } from '../worker/progress.js';
-import { trialResultSchema } from '../worker/result.js';
+import { trialResultSchema } from '../core/result.js';
 import { applySets } from '../worker/trial/cli.js';
 import { cliPath, repoRoot, runCli } from './helpers/cli.js';
 

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HypersweepError } from '../orchestrator/errors.js';
+import { HypersweepError } from '../core/errors.js';
 import { selectBackend } from '../worker/backend/index.js';
-import { trialConfigSchema, type TrialConfigInput } from '../worker/config.js';
+import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 import { MemoryCapError } from '../worker/model/cost.js';
 import { trialPhases, trialProgressSchema, type TrialProgress } from '../worker/progress.js';
-import { trialResultSchema } from '../worker/result.js';
+import { trialResultSchema } from '../core/result.js';
 import { buildTask } from '../worker/tasks/index.js';
 import { runTrial } from '../worker/trial.js';
 

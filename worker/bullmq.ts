@@ -10,8 +10,8 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createConnection, redactUrl, type RedisTarget } from '../orchestrator/distributed/redis.js';
-import { TRIALS_QUEUE, keys, type Heartbeat } from '../orchestrator/distributed/protocol.js';
+import { createConnection, redactUrl, type RedisTarget } from '../core/redis.js';
+import { TRIALS_QUEUE, keys, type Heartbeat } from '../core/protocol.js';
 
 export interface TrialWorkerOptions {
   target: RedisTarget;

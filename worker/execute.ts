@@ -1,7 +1,7 @@
-import { HypersweepError } from '../orchestrator/errors.js';
-import { canonicalConfig } from '../orchestrator/identity.js';
-import { trialResultSchema, type TrialResult } from './result.js';
-import type { TrialConfig } from './config.js';
+import { HypersweepError } from '../core/errors.js';
+import { canonicalConfig } from '../core/identity.js';
+import { trialResultSchema, type TrialResult } from '../core/result.js';
+import type { TrialConfig } from '../core/config.js';
 
 /**
  * The one entry point both runners (local worker threads, BullMQ sandboxes) call to run a trial. `noop` is

@@ -7,11 +7,11 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
   trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
-} from '../orchestrator/distributed/protocol.js';
-import { HypersweepError, zodErrorLine } from '../orchestrator/errors.js';
+} from '../core/protocol.js';
+import { HypersweepError, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
 import { trialProgressSchema } from './progress.js';
-import { trialResultSchema } from './result.js';
+import { trialResultSchema } from '../core/result.js';
 
 // A forked child whose parent died (kill -9) must not keep training: its result could never be delivered.
 if (typeof process.send === 'function') process.on('disconnect', () => process.exit(1));

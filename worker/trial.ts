@@ -7,15 +7,15 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseOrThrow } from '../orchestrator/errors.js';
+import { parseOrThrow } from '../core/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
-import { trialConfigSchema, type TrialConfigInput } from './config.js';
+import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
 import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet, type TrainData } from './model/index.js';
 import type { TrialProgress } from './progress.js';
-import type { KernelAgreement, TrialResult } from './result.js';
+import type { KernelAgreement, TrialResult } from '../core/result.js';
 import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData } from './tasks/index.js';
 import { accuracy, lossOfPredictions, pixelMse, predictSplit } from './trial/evaluate.js';
 import { completionKernelRegression } from './trial/regression.js';

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { HypersweepError } from '../errors.js';
+import { HypersweepError } from '../../core/errors.js';
 import { commands } from './commands/index.js';
 
 export function buildProgram(): Command {

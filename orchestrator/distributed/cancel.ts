@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import { closeDb, openDb } from '../../schema/db.js';
 import { getSweep, pendingTrials, recordFailure } from '../../schema/store.js';
-import { HypersweepError } from '../errors.js';
-import { CANCEL_TTL_S, TRIALS_QUEUE, keys, type TrialJobData } from './protocol.js';
-import { assertRedisReachable, checkRedisUrl, createConnection, resolveRedisTarget } from './redis.js';
+import { HypersweepError } from '../../core/errors.js';
+import { CANCEL_TTL_S, TRIALS_QUEUE, keys, type TrialJobData } from '../../core/protocol.js';
+import { assertRedisReachable, checkRedisUrl, createConnection, resolveRedisTarget } from '../../core/redis.js';
 
 export interface CancelOptions {
   sweep: string;

@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Db } from '../../schema/db.js';
 import type { TrialStatus } from '../../schema/tables.js';
 import { markRunning, recordFailure, recordResult } from '../../schema/store.js';
-import { zodErrorLine } from '../errors.js';
+import { zodErrorLine } from '../../core/errors.js';
 import {
   CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema,
   type Heartbeat, type TrialJobData, type TrialJobReturn,
-} from './protocol.js';
+} from '../../core/protocol.js';
 import { jobOptions, type EnqueuePolicy } from './enqueue.js';
 import { knownTrialStatuses, saveHeartbeats, setAttempts } from './queries.js';
 

@@ -1,10 +1,10 @@
 /** The CLI actions of `worker`, `resume` and `cancel` (loaded lazily by their command files). */
 import { z } from 'zod';
-import { parseOrThrow } from '../errors.js';
+import { parseOrThrow } from '../../core/errors.js';
 import type { WorkerFlags } from '../cli/commands/worker.js';
 import type { ResumeFlags } from '../cli/commands/resume.js';
 import type { CancelFlags } from '../cli/commands/cancel.js';
-import { assertRedisReachable, requireRedisTarget } from './redis.js';
+import { assertRedisReachable, requireRedisTarget } from '../../core/redis.js';
 
 const intFlag = (min: number) => z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(min);
 

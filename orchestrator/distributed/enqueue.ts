@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { TrialConfig } from '../../worker/config.js';
-import { keys, type TrialJobData } from './protocol.js';
+import type { TrialConfig } from '../../core/config.js';
+import { keys, type TrialJobData } from '../../core/protocol.js';
 
 /** BullMQ's largest priority (lower runs first). */
 const MAX_PRIORITY = 2_097_152;

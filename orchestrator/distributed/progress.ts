@@ -1,5 +1,5 @@
 import type { StatusCounts } from '../../schema/store.js';
-import { jobProgressSchema, type Heartbeat } from './protocol.js';
+import { jobProgressSchema, type Heartbeat } from '../../core/protocol.js';
 import { formatDuration } from '../duration.js';
 
 export { formatDuration };

@@ -2,7 +2,7 @@ import { eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../schema/db.js';
 import { heartbeat, upsertWorker } from '../../schema/store.js';
 import { trials, type TrialStatus } from '../../schema/tables.js';
-import type { Heartbeat } from './protocol.js';
+import type { Heartbeat } from '../../core/protocol.js';
 
 /** Status of each of these trial ids that the database knows (ids it does not know are absent). */
 export function knownTrialStatuses(db: Db, ids: string[]): Map<string, TrialStatus> {

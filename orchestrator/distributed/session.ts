@@ -2,14 +2,14 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeDb, openDb, type Db } from '../../schema/db.js';
 import { getSweep, markQueued, pendingTrials, sweepCounts, sweepTrialRows, upsertSweep, type StatusCounts } from '../../schema/store.js';
-import { HypersweepError, parseOrThrow } from '../errors.js';
-import { canonicalConfig } from '../identity.js';
+import { HypersweepError, parseOrThrow } from '../../core/errors.js';
+import { canonicalConfig } from '../../core/identity.js';
 import { expandSweep, loadSweep, sweepSpecSchema, type ExpandedTrial, type SweepSpec } from '../sweep.js';
 import { drainCompleted, drainFailed, syncActive, syncHeartbeats, type CollectedResult, type CollectorContext } from './collector.js';
 import { enqueueTrials, missingJobs, type EnqueuePolicy } from './enqueue.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
-import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from './protocol.js';
-import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from './redis.js';
+import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from '../../core/protocol.js';
+import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from '../../core/redis.js';
 
 /** Options shared by `run --redis` and `resume`. */
 export interface SessionOptions {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { HypersweepError } from '../errors.js';
+import { HypersweepError } from '../../core/errors.js';
 import type { RunFlags } from '../cli/commands/run.js';
 import type { TrialStatus } from '../../schema/tables.js';
 import { formatDuration } from './progress.js';

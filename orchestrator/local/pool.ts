@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { zodErrorLine } from '../errors.js';
+import { zodErrorLine } from '../../core/errors.js';
 import { fromWorkerSchema, type FromWorker, type ToWorker } from './protocol.js';
 
 /** How trial slots are isolated: worker threads share the process; child processes survive each other's crashes. */

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { HypersweepError } from '../../orchestrator/errors.js';
+import { HypersweepError } from '../../core/errors.js';
 import { registerGradients } from './gradients.js';
 import { applyWasmPatches } from './wasm-patches.js';
 

@@ -2,7 +2,7 @@
  * `hypersweep kernel --points FILE [--mode exact|paper-code] [--json]`: parse, validate, call the engine, print.
  */
 import { z } from 'zod';
-import { parseOrThrow } from '../../orchestrator/errors.js';
+import { parseOrThrow } from '../../core/errors.js';
 import { ALL_KERNELS, kernelGrams } from './engine.js';
 import { at, type Gram, toRows } from './gram.js';
 import { loadPointsFile } from './points-file.js';

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createHyperNet, forwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from '../model/hypernet.js';
 import { assertSyncReadable } from '../backend/index.js';
 import { matMulBT } from '../backend/wasm-patches.js';
-import type { KernelAgreement } from '../result.js';
+import type { KernelAgreement } from '../../core/result.js';
 import type { Gram } from './gram.js';
 import { alignment, relFrob, type KernelSet } from './index.js';
 

@@ -2,7 +2,7 @@
  * The analytic kernel engine: f-kernels once per distinct x, then g, the hyperkernel and the MLP baseline tile by
  * tile over point pairs (only the upper triangle when the Gram is symmetric).
  */
-import { InputError } from '../../orchestrator/errors.js';
+import { InputError } from '../../core/errors.js';
 import { type Gram, mirrorUpper, zeroGram } from './gram.js';
 import { distinctX, dotTile, type PointSet, prepareZ, type ZKernelSpec, zKernelTile, zVariance } from './inputs.js';
 import { KernelBlock, type KernelMode, mlpMaps, producedMaps } from './maps.js';

@@ -1,7 +1,7 @@
 /**
  * Input preparation: dedupe x rows, unit-normalise, and the input kernels of f and g.
  */
-import { InputError } from '../../orchestrator/errors.js';
+import { InputError } from '../../core/errors.js';
 
 /** g's input kernel K_z. `linear`: ẑ·ẑ' on unit-normalised z; `rbf`: exp(−γ‖z − z'‖²); `dot`: raw z·z'. */
 export type ZKernelSpec = { type: 'linear' } | { type: 'rbf'; gamma: number } | { type: 'dot' };

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { InputError, zodErrorLine } from '../../orchestrator/errors.js';
+import { InputError, zodErrorLine } from '../../core/errors.js';
 import type { NetSpec } from './engine.js';
 import { safeNorm, type PointSet } from './inputs.js';
 

@@ -2,7 +2,7 @@
  * Kernel regression ŷ(U*) = K(U*, U)·(K(U, U) + ε·diag K(U, U))⁻¹·y by a blocked Cholesky factorisation and two
  * triangular solves — never an explicit inverse.
  */
-import { HypersweepError } from '../../orchestrator/errors.js';
+import { HypersweepError } from '../../core/errors.js';
 import type { Gram } from './gram.js';
 import { gemmNT } from './inputs.js';
 import { SimdArena } from './simd.js';

@@ -1,5 +1,5 @@
-import { HypersweepError } from '../../orchestrator/errors.js';
-import type { TrialConfig } from '../config.js';
+import { HypersweepError } from '../../core/errors.js';
+import type { TrialConfig } from '../../core/config.js';
 
 /** The shape of one hypernetwork: f: R^dx → R^{N_g} (width n, H weight layers); g: R^dz → R^k (width m, L layers). */
 export interface HyperNetSpec {

@@ -5,7 +5,7 @@
  * in [0, 1]. Training: data.nTrain images of the MNIST training set × data.pixelsPerImage random pixels each.
  * Test: data.nTest images of the held-out t10k set, all 784 pixels each.
  */
-import type { TrialConfig } from '../config.js';
+import type { TrialConfig } from '../../core/config.js';
 import { loadMnist, MNIST_PIXELS, MNIST_SIDE, type MnistSet } from './mnist.js';
 import { createRff, rffApply, type RffMap } from './rff.js';
 import { createRng } from './rng.js';

@@ -2,16 +2,16 @@
  * The tasks of a trial: seeded, pure data generation (plus reading MNIST once per process), no tfjs.
  * `checkTaskConfig` rejects the combinations of config keys a task cannot run, before anything is allocated.
  */
-import { InputError } from '../../orchestrator/errors.js';
-import type { TrialConfig } from '../config.js';
+import { InputError } from '../../core/errors.js';
+import type { TrialConfig } from '../../core/config.js';
 import { completionTask } from './completion.js';
-import { taskConfigIssues } from './check.js';
+import { taskConfigIssues } from '../../core/task-check.js';
 import { rotationTask } from './rotation.js';
 import { sphereTask } from './sphere.js';
 import type { TaskData } from './types.js';
 
 export type { TaskData, TaskSplit } from './types.js';
-export { taskConfigIssues, type TaskConfigIssue } from './check.js';
+export { taskConfigIssues, type TaskConfigIssue } from '../../core/task-check.js';
 export { sliceSplit, sliceSplitShared, splitPoints } from './types.js';
 export { rotationBin, rotateImage, wrapDegrees, ROTATION_BINS } from './rotate.js';
 export { createRff, rffApply, type RffMap } from './rff.js';

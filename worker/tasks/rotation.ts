@@ -4,7 +4,7 @@
  * 30°, taken mod 360 (see rotationBin). Train images come from the MNIST training set, test images from t10k.
  * Targets are one-hot (k = 12) for both the cross-entropy and the mse loss.
  */
-import type { TrialConfig } from '../config.js';
+import type { TrialConfig } from '../../core/config.js';
 import { loadMnist, MNIST_PIXELS, MNIST_SIDE, type MnistSet } from './mnist.js';
 import { createRff, rffApply, type RffMap } from './rff.js';
 import { createRng } from './rng.js';

@@ -3,7 +3,7 @@
  * N(0, 1) or the output of a fixed random teacher hypernetwork (f: dx → 32 → N_g, g: dz → 16 → k, NTK scaling,
  * unit-variance outputs), all seeded.
  */
-import type { TrialConfig } from '../config.js';
+import type { TrialConfig } from '../../core/config.js';
 import { createRff, rffApply } from './rff.js';
 import { createRng, type Rng } from './rng.js';
 import type { TaskData, TaskSplit } from './types.js';

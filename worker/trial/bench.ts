@@ -3,7 +3,7 @@
  * step. Prints numbers; asserts nothing.
  */
 import { runTrial } from '../trial.js';
-import type { TrialConfigInput } from '../config.js';
+import type { TrialConfigInput } from '../../core/config.js';
 import type { BackendName } from '../backend/index.js';
 
 const cases: [string, TrialConfigInput][] = [

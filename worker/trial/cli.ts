@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { HypersweepError, InputError, parseOrThrow } from '../../orchestrator/errors.js';
-import { trialConfigSchema, type TrialConfig } from '../config.js';
+import { HypersweepError, InputError, parseOrThrow } from '../../core/errors.js';
+import { trialConfigSchema, type TrialConfig } from '../../core/config.js';
 import { assertWithinMemoryCap } from '../model/cost.js';
 import { createProgressReporter, type TrialProgress } from '../progress.js';
-import type { TrialResult } from '../result.js';
+import type { TrialResult } from '../../core/result.js';
 import { checkTaskConfig } from '../tasks/index.js';
 
 const backendChoices = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { HypersweepError } from '../errors.js';
+import { HypersweepError } from './errors.js';
 
 /** Where the queue lives: a Redis URL and the BullMQ key prefix. */
 export interface RedisTarget {

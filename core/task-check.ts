@@ -1,8 +1,8 @@
 /**
  * Which config combinations a task can run: pure and dependency-free, so the config schema itself can apply it
- * (worker/config.ts refines with it; sweep planning, the queue protocol and runTrial all see the same errors).
+ * (core/config.ts refines with it; sweep planning, the queue protocol and runTrial all see the same errors).
  */
-import type { TrialConfig } from '../config.js';
+import type { TrialConfig } from './config.js';
 
 export interface TaskConfigIssue {
   /** Path of the offending key, e.g. ['g', 'input']. */

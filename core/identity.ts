@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseOrThrow } from './errors.js';
-import { trialConfigSchema, type TrialConfig } from '../worker/config.js';
+import { trialConfigSchema, type TrialConfig } from './config.js';
 
 export type { TrialConfig };
 

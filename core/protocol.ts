@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { trialConfigSchema } from '../../worker/config.js';
-import { trialResultSchema } from '../../worker/result.js';
-import { trialIdPattern } from '../identity.js';
+import { trialConfigSchema } from './config.js';
+import { trialResultSchema } from './result.js';
+import { trialIdPattern } from './identity.js';
 
 /**
  * The wire format between the orchestrator and workers: plain, versioned, validated with zod on both ends.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { taskConfigIssues } from './tasks/check.js';
+import { taskConfigIssues } from './task-check.js';
 
 /**
  * The trial config: the one input of `runTrial`, the payload of a queued job, and (canonicalised, with
