@@ -110,7 +110,7 @@ describe('run --redis with two worker processes', () => {
     const db = join(dir, 'c.db');
     const prefix = uniquePrefix('cancel');
     await workers(prefix, 1);
-    const orch = spawnCli(['run', noopSweep(dir, 'cx', [0, 1, 2, 3, 4], 5000), '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
+    const orch = spawnCli(['run', noopSweep(dir, 'cx', [0, 1, 2, 3, 4], 120_000), '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
     cleanup.push(() => stop(orch));
     await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
     // The running trial reports progress through BullMQ (validated wire format).
