@@ -198,7 +198,7 @@ order: small-first
         const seen = existsSync(log) ? readFileSync(log, 'utf8').split('\\n').filter((l) => l === m.trialId).length : 0;
         appendFileSync(log, m.trialId + '\\n');
         if (m.config.seed === 1) process.exit(3);
-        if (m.config.seed === 0 && seen === 0) parentPort.postMessage({ type: 'failed', trialId: m.trialId, error: { name: 'Error', message: 'flaky' } });
+        if (m.config.seed === 0 && seen === 0) parentPort.postMessage({ type: 'failed', trialId: m.trialId, error: { name: 'Error', message: 'flaky', kind: 'retryable' } });
         else parentPort.postMessage({ type: 'done', trialId: m.trialId, result });
       });
       parentPort.postMessage({ type: 'ready', pid: process.pid });

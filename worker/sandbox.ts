@@ -8,7 +8,7 @@ import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
   trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
 } from '../core/protocol.js';
-import { HypersweepError, zodErrorLine } from '../core/errors.js';
+import { classify, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
 import { trialProgressSchema } from './progress.js';
 import { trialResultSchema } from '../core/result.js';
@@ -20,16 +20,6 @@ const workerId = process.env.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pi
 const backend = process.env.HYPERSWEEP_BACKEND || undefined;
 /** Minimum milliseconds between two progress updates sent to Redis. */
 const progressEveryMs = 250;
-
-/**
- * Errors no retry can fix fail the job at once (BullMQ checks the class name across the sandbox boundary): user
- * errors (invalid config, MemoryCapError, …) and validation errors. A backend missing on this machine is
- * retried: another worker may have it.
- */
-function isUnrecoverable(e: Error): boolean {
-  if (e.name === 'BackendUnavailableError') return false;
-  return e instanceof HypersweepError || e.name === 'ZodError' || e.name === 'MemoryCapError';
-}
 
 export default async function processTrial(
   job: SandboxedJob<unknown, TrialJobReturn>,
@@ -65,7 +55,10 @@ export default async function processTrial(
   } catch (err) {
     if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
     const e = err instanceof Error ? err : new Error(String(err));
-    if (isUnrecoverable(e)) throw new UnrecoverableError(`${e.name}: ${e.message}`);
+    // A user error (core/errors.ts classify) fails the job at once. BullMQ rebuilds a sandbox's error as a plain
+    // Error and tests its name, so it must be UnrecoverableError itself. Fatal (a backend missing on this machine)
+    // and retryable errors are retried: another worker may have the backend.
+    if (classify(err) === 'user') throw new UnrecoverableError(`${e.name}: ${e.message}`);
     throw e;
   }
   const checked = trialResultSchema.safeParse(result);

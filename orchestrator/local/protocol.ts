@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { errorKinds } from '../../core/errors.js';
 
 /** Messages between the local runner (main thread, the only db writer) and its pool of trial threads/processes. */
 
@@ -22,12 +23,9 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('failed'),
     trialId: z.string(),
-    error: z.strictObject({ name: z.string(), message: z.string(), stack: z.string().optional() }),
+    /** serializeError's form: `kind` carries classify()'s verdict across the boundary. */
+    error: z.strictObject({ name: z.string(), message: z.string(), kind: z.enum(errorKinds), stack: z.string().optional() }),
   }),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;
 
-/** Error names no retry can fix: the trial fails at once. */
-export const unrecoverableErrorNames = new Set(['HypersweepError', 'InputError', 'MemoryCapError', 'ZodError']);
-/** Error names that mean the whole run cannot work here (every trial would fail the same way). */
-export const fatalErrorNames = new Set(['BackendUnavailableError']);

@@ -7,10 +7,10 @@ import { and, eq, like } from 'drizzle-orm';
 import { workers, type TrialStatus } from '../../schema/tables.js';
 import type { TrialConfig } from '../../core/config.js';
 import { trialResultSchema } from '../../core/result.js';
-import { HypersweepError, zodErrorLine } from '../../core/errors.js';
+import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
 import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
-import { fatalErrorNames, unrecoverableErrorNames, type FromWorker } from './protocol.js';
+import type { FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
 
 /** A trial's fixed cost in FLOP-equivalents for the ETA: data, init, kernels, analytic kernels (~1 s at 20 GFLOP/s). */
@@ -202,15 +202,17 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
     ranHere++;
   };
 
-  const retryOrFail = (slot: Slot, p: Pending, name: string, message: string) => {
+  /** What to do with a failed attempt, by the error's kind (core/errors.ts classify, the same as in a sandbox). */
+  const retryOrFail = (slot: Slot, p: Pending, error: { name: string; message: string; kind: ErrorKind }) => {
+    const { name, message, kind } = error;
     const line = `${name}: ${message}`.split('\n')[0]!.slice(0, 2000);
-    if (fatalErrorNames.has(name)) {
+    if (kind === 'fatal') {
       // Every trial would fail the same way: stop; trials in flight (this one included) are re-queued below.
       fatal ??= new HypersweepError(message);
       resolveDone();
       return;
     }
-    if (!unrecoverableErrorNames.has(name) && p.tries < maxTries && !interrupted) {
+    if (kind === 'retryable' && p.tries < maxTries && !interrupted) {
       inFlight.delete(p.trial.id);
       status.set(p.trial.id, 'queued');
       queue.push(p); // retried after the others
@@ -253,13 +255,14 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
     heartbeat(db, slot.id, { currentTrial: null, host });
     if (m.type === 'done') {
       const r = trialResultSchema.safeParse(m.result);
-      if (!r.success) retryOrFail(slot, p, 'InvalidResult', zodErrorLine(`trial ${m.trialId} result`, r.error));
+      // A malformed result repeats on every attempt: failed at once, as the sandbox does.
+      if (!r.success) retryOrFail(slot, p, { name: 'InvalidResult', message: zodErrorLine(`trial ${m.trialId} result`, r.error), kind: 'user' });
       else {
         recordResult(db, m.trialId, r.data, { worker: slot.id, host, gitCommit });
         finishTrial(m.trialId, r.data.status);
       }
     } else {
-      retryOrFail(slot, p, m.error.name, m.error.message);
+      retryOrFail(slot, p, m.error);
     }
     dispatch();
     progress.update(snapshot(slots));
@@ -268,7 +271,7 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
   const onCrash = (slot: Slot, trialId: string | null, reason: string) => {
     if (interrupted) return; // runners die with us on Ctrl-C; their trials are re-queued below
     const p = trialId ? inFlight.get(trialId) : undefined;
-    if (p) retryOrFail(slot, p, 'Crash', reason);
+    if (p) retryOrFail(slot, p, { name: 'Crash', message: reason, kind: 'retryable' });
     dispatch();
   };
 
