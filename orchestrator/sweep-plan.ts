@@ -1,5 +1,6 @@
 import { estimateTrialCost } from '../worker/model/cost.js';
 import { HypersweepError } from '../core/errors.js';
+import { trialFlops } from './trial-cost.js';
 import { canonicalJson } from '../core/identity.js';
 import { combinationCount, expandSweep, loadSweep, varyingAxes, type ExpandedTrial, type SweepSpec } from './sweep.js';
 
@@ -40,7 +41,7 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[]): SweepPlan {
       axes,
       params: cost.params,
       memoryMb,
-      flops: cost.flopsPerStep * Math.max(config.train.steps, 1),
+      flops: trialFlops(config),
       overCap: memoryMb > config.limits.memoryMb,
     };
   });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { HypersweepError, InputError, formatPath } from '../core/errors.js';
 import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from '../core/identity.js';
 import { taskNames, trialConfigSchema } from '../core/config.js';
+import { trialFlops } from './trial-cost.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -115,7 +116,7 @@ export function expandSweep(spec: SweepSpec, where: string = spec.name): Expande
     out.push({ id, config, axes });
   }
   if (spec.order === 'small-first') {
-    const cost = new Map(out.map((t) => [t.id, trialSizeFlops(t.config)]));
+    const cost = new Map(out.map((t) => [t.id, trialFlops(t.config)]));
     out.sort((a, b) => cost.get(a.id)! - cost.get(b.id)!); // stable: ties keep the listed order
   }
   return out;
@@ -132,21 +133,6 @@ export function combinationCount(spec: SweepSpec): number {
   for (const v of Object.values(spec.grid)) n *= v.length;
   for (const g of spec.zip) n *= Object.values(g)[0]!.length;
   return n;
-}
-
-/**
- * A rough training cost in FLOPs, used only to order trials small-first: forward+backward ≈ 6 × (f's
- * multiply-adds) per sample per step, f: dx·n + (H−2)·n² + n·N_g with N_g g's weight count, plus the kernels.
- */
-export function trialSizeFlops(c: TrialConfig): number {
-  const { f, g, data, train, kernels } = c;
-  if (c.task === 'noop') return c.noop.sleepMs;
-  const dIn = g.input === 'rff' ? g.rffFeatures : data.dz;
-  const ng = g.depth === 1 ? g.outputs * dIn : g.width * dIn + (g.depth - 2) * g.width * g.width + g.outputs * g.width;
-  const fMacs = f.depth === 1 ? data.dx * ng : data.dx * f.width + (f.depth - 2) * f.width * f.width + f.width * ng;
-  const batch = train.batchSize > 0 ? Math.min(train.batchSize, data.nTrain) : data.nTrain;
-  const probe = kernels.probe;
-  return 6 * fMacs * batch * Math.max(1, train.steps) + 2 * 6 * fMacs * probe * kernels.ensemble;
 }
 
 // ---------------------------------------------------------------------------------------------------------

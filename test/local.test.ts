@@ -9,9 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, runCli } from './helpers/cli.js';
 import { runLocal } from '../orchestrator/local/runner.js';
 import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
-import { localBackendNames } from '../orchestrator/local/command.js';
 import { LocalProgress, countsLine } from '../orchestrator/local/progress.js';
-import { backendNames } from '../worker/backend/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-local-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -246,9 +244,5 @@ order: small-first
     q.finish(snap); // always printed
     expect(plain.text().split('\n').filter(Boolean)).toEqual([countsLine(snap), countsLine(snap)]);
     expect(plain.text()).not.toContain('\x1b');
-  });
-
-  it('accepts exactly the backends the worker knows', () => {
-    expect([...localBackendNames]).toEqual([...backendNames]);
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '../core/protocol.js';
 import { classify, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
-import { trialProgressSchema } from './progress.js';
+import { trialProgressSchema } from '../core/progress.js';
 import { trialResultSchema } from '../core/result.js';
 
 // A forked child whose parent died (kill -9) must not keep training: its result could never be delivered.

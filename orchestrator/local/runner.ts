@@ -8,13 +8,11 @@ import { workers, type TrialStatus } from '../../schema/tables.js';
 import type { TrialConfig } from '../../core/config.js';
 import { trialResultSchema } from '../../core/result.js';
 import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
-import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import { expandSweep, loadSweep, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import { trialEtaWeight } from '../trial-cost.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
 import type { FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
-
-/** A trial's fixed cost in FLOP-equivalents for the ETA: data, init, kernels, analytic kernels (~1 s at 20 GFLOP/s). */
-const TRIAL_OVERHEAD_FLOPS = 2e10;
 
 /**
  * Local mode: run a sweep's pending trials on this machine in a pool of worker threads (or child processes), the
@@ -158,10 +156,8 @@ async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTr
     .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
   for (const p of queue) status.set(p.trial.id, 'queued');
   const skipped = list.length - queue.length;
-  // Trials' relative sizes, for the ETA (noop: its sleep; others: a FLOP estimate plus a fixed per-trial overhead,
-  // ~1 s at 20 GFLOP/s, which dominates small trials); +1 keeps every trial counted.
-  const overhead = (c: TrialConfig) => (c.task === 'noop' ? 1 : TRIAL_OVERHEAD_FLOPS);
-  const cost = new Map(queue.map((p) => [p.trial.id, trialSizeFlops(p.trial.config) + overhead(p.trial.config)]));
+  // Trials' relative sizes, for the ETA.
+  const cost = new Map(queue.map((p) => [p.trial.id, trialEtaWeight(p.trial.config)]));
   const costToRun = [...cost.values()].reduce((a, b) => a + b, 0);
   let costDone = 0;
   const maxTries = 1 + spec.retries;
