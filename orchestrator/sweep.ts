@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { HypersweepError, InputError, formatPath } from '../core/errors.js';
-import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from '../core/identity.js';
+import { canonicalJson, trialIdOf, type TrialConfig } from '../core/identity.js';
 import { taskNames, trialConfigSchema } from '../core/config.js';
 import { trialFlops } from './trial-cost.js';
 
@@ -40,7 +40,7 @@ export type SweepSpecInput = z.input<typeof sweepSpecSchema>;
 export const maxTrials = 100_000;
 
 export interface ExpandedTrial {
-  /** trialId(config). */
+  /** trialIdOf(config). */
   id: string;
   /** Full config, defaults applied. */
   config: TrialConfig;
@@ -109,8 +109,8 @@ export function expandSweep(spec: SweepSpec, where: string = spec.name): Expande
       const at = Object.keys(axes).length > 0 ? ` (trial ${compactAxes(axes)})` : '';
       throw new InputError(`${where}: ${src}`, `${keys.length > 0 ? 'unknown config key' : issue.message}${at}`);
     }
-    const config = canonicalConfig(r.data);
-    const id = trialId(config);
+    const config = r.data;
+    const id = trialIdOf(config);
     if (seen.has(id)) continue;
     seen.add(id);
     out.push({ id, config, axes });

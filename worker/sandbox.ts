@@ -8,6 +8,7 @@ import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
   trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
 } from '../core/protocol.js';
+import { backendNames, BackendUnavailableError, isBackendName } from '../core/backend.js';
 import { classify, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
 import { trialProgressSchema } from '../core/progress.js';
@@ -17,7 +18,8 @@ import { trialResultSchema } from '../core/result.js';
 if (typeof process.send === 'function') process.on('disconnect', () => process.exit(1));
 
 const workerId = process.env.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pid}`;
-const backend = process.env.HYPERSWEEP_BACKEND || undefined;
+// Set by the worker from its checked --backend flag; checked again here, where it arrives (in processTrial).
+const backendEnv = process.env.HYPERSWEEP_BACKEND || undefined;
 /** Minimum milliseconds between two progress updates sent to Redis. */
 const progressEveryMs = 250;
 
@@ -30,6 +32,10 @@ export default async function processTrial(
   if (!parsed.success) throw new UnrecoverableError(zodErrorLine(`job ${job.id} data`, parsed.error));
   const { trialId, config } = parsed.data;
   if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
+  if (backendEnv !== undefined && !isBackendName(backendEnv)) {
+    throw new BackendUnavailableError(backendEnv, `HYPERSWEEP_BACKEND is not one of ${backendNames.join(', ')}`);
+  }
+  const backend = backendEnv;
 
   // At most one update per progressEveryMs (the first one progressEveryMs into the trial, so short trials cost
   // no Redis calls), carrying the latest report and the loss points logged since the previous update.

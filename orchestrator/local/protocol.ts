@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { BackendName } from '../../core/backend.js';
+import type { TrialConfig } from '../../core/config.js';
 import { errorKinds } from '../../core/errors.js';
 
 /** Messages between the local runner (main thread, the only db writer) and its pool of trial threads/processes. */
@@ -6,8 +8,9 @@ import { errorKinds } from '../../core/errors.js';
 export interface RunMessage {
   type: 'run';
   trialId: string;
-  config: unknown;
-  backend?: string;
+  /** Parsed again where it arrives (serve.ts): a message is an input like any other. */
+  config: TrialConfig;
+  backend?: BackendName;
 }
 export interface AbortMessage {
   type: 'abort';

@@ -5,7 +5,7 @@ import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import { and, eq, like } from 'drizzle-orm';
 import { workers, type TrialStatus } from '../../schema/tables.js';
-import type { TrialConfig } from '../../core/config.js';
+import type { BackendName } from '../../core/backend.js';
 import { trialResultSchema } from '../../core/result.js';
 import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
 import { expandSweep, loadSweep, type ExpandedTrial, type SweepSpec } from '../sweep.js';
@@ -29,7 +29,7 @@ export interface LocalRunOptions {
   /** Trials at once (threads or processes). @defaultValue os.availableParallelism() */
   concurrency: number;
   /** Compute backend passed to every trial; undefined: runTrial's default. */
-  backend?: string;
+  backend?: BackendName;
   /** Override the sweep file's `order`. */
   order?: SweepSpec['order'];
   /** @defaultValue 'threads' */

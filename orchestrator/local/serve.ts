@@ -4,12 +4,13 @@
  * tests serve a stand-in through the same message loop.
  */
 import { parentPort } from 'node:worker_threads';
-import { serializeError } from '../../core/errors.js';
+import { trialConfigSchema, type TrialConfig } from '../../core/config.js';
+import { InputError, serializeError, zodErrorLine } from '../../core/errors.js';
 import type { TrialResult } from '../../core/result.js';
 import type { ExecuteOptions } from '../../worker/execute.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-export type ExecuteFn = (config: unknown, opts: ExecuteOptions) => Promise<TrialResult>;
+export type ExecuteFn = (config: TrialConfig, opts: ExecuteOptions) => Promise<TrialResult>;
 
 /** Minimum milliseconds between two progress messages. */
 const progressEveryMs = 200;
@@ -49,7 +50,9 @@ export function serveTrials(execute: ExecuteFn): void {
     current = { trialId: m.trialId, controller };
     let last = 0;
     try {
-      const result = await execute(m.config, {
+      const parsed = trialConfigSchema.safeParse(m.config);
+      if (!parsed.success) throw new InputError(`trial ${m.trialId}`, zodErrorLine('config', parsed.error));
+      const result = await execute(parsed.data, {
         backend: m.backend,
         signal: controller.signal,
         onProgress: (p) => {
