@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, runCli } from './helpers/cli.js';
 import { runLocal } from '../orchestrator/local/runner.js';
-import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
+import { parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import { LocalProgress, countsLine } from '../orchestrator/local/progress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-local-'));

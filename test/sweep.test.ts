@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { expandSweep, loadSweep, parseSweep } from '../orchestrator/sweep.js';
+import { loadSweep, parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import { trialFlops } from '../orchestrator/trial-cost.js';
 import { planTrials } from '../orchestrator/sweep-plan.js';
 import { repoRoot } from './helpers/cli.js';
