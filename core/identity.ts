@@ -30,11 +30,15 @@ function sortKeys(value: unknown): unknown {
 /** Trial ids: `t` + 20 hex digits; valid BullMQ job ids (no ':', never all digits) and the SQLite key. */
 export const trialIdPattern = /^t[0-9a-f]{20}$/;
 
+/** The trial id of a parsed config (defaults applied): sha256 of its canonical JSON. */
+export function trialIdOf(config: TrialConfig): string {
+  return 't' + createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 20);
+}
+
 /**
- * The trial id: sha256 of the canonical JSON of the full config with defaults applied. The config is
- * canonicalised here too, so `{task: 'sphere'}` and its fully spelled-out default config share one id.
+ * The trial id of any config input: it is canonicalised first, so `{task: 'sphere'}` and its fully spelled-out
+ * default config share one id.
  */
 export function trialId(config: unknown): string {
-  const full = canonicalConfig(config);
-  return 't' + createHash('sha256').update(canonicalJson(full)).digest('hex').slice(0, 20);
+  return trialIdOf(canonicalConfig(config));
 }

@@ -1,7 +1,9 @@
 import { estimateTrialCost } from '../worker/model/cost.js';
 import { HypersweepError } from '../core/errors.js';
+import { trialFlops } from './trial-cost.js';
 import { canonicalJson } from '../core/identity.js';
-import { combinationCount, expandSweep, loadSweep, varyingAxes, type ExpandedTrial, type SweepSpec } from './sweep.js';
+import { combinationCount, loadSweep, varyingAxes, type SweepSpec } from './sweep.js';
+import { expandSweep, type ExpandedTrial } from './expand.js';
 
 /** `hypersweep plan SWEEP.yaml`: validate and expand a sweep, estimate its cost, write nothing. */
 
@@ -40,7 +42,7 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[]): SweepPlan {
       axes,
       params: cost.params,
       memoryMb,
-      flops: cost.flopsPerStep * Math.max(config.train.steps, 1),
+      flops: trialFlops(config),
       overCap: memoryMb > config.limits.memoryMb,
     };
   });

@@ -1,11 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ts from 'typescript';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildProgram } from '../orchestrator/cli/main.js';
-import { repoRoot } from './helpers/cli.js';
+import { repoRoot, runCli } from './helpers/cli.js';
 
 /**
  * docker-compose.yml and the Dockerfiles cannot be run here (no Docker engine): check them against the CLI
@@ -94,7 +97,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('passes each worker --backend a backend the worker knows', async () => {
-    const { backendNames } = await import('../worker/backend/index.js');
+    const { backendNames } = await import('../core/backend.js');
     for (const s of Object.values(services)) {
       const cmd = s.command ?? [];
       const i = cmd.indexOf('--backend');
@@ -103,7 +106,64 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.yml, run by the real CLI', () => {
+  // With the compose host swapped for a closed local port, each long-running service gets through its flag and
+  // input checks and stops at the first thing that needs the network: the proof that the CLI accepts the command.
+  const dir = mkdtempSync(join(tmpdir(), 'hs-deploy-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const local = (argv: string[]) =>
+    argv.map(interpolate).map((a) => a.replace('redis://redis:6379', 'redis://127.0.0.1:1').replace(/^\/data\//, `${dir}/`));
+
+  it.each(['orchestrator', 'worker'])('%s: accepts its command and stops only at the unreachable Redis', async (name) => {
+    const r = await runCli(local(services[name]!.command!));
+    expect(r.stderr).toMatch(/^hypersweep: --redis redis:\/\/127\.0\.0\.1:1\/?: cannot reach Redis/);
+    expect(r.code).toBe(2);
+  });
+
+  it('dashboard: accepts its command and stops only at the missing database', async () => {
+    const r = await runCli(local(services.dashboard!.command!));
+    expect(r.stderr).toContain(`${dir}/hypersweep.db`);
+    expect(r.code).toBe(2);
+  });
+});
+
 describe('Dockerfiles', () => {
+  it('run the image\'s default command (ENTRYPOINT + CMD) and the example in its header', async () => {
+    const d = read('Dockerfile');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(d)![1]!) as string[];
+    const help = await runCli(cmd);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: hypersweep/);
+    const example = /docker run --rm hypersweep (.+)$/m.exec(d)![1]!.split(' ');
+    const plan = await runCli(example);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/quickstart/);
+  });
+
+  it('prune dev dependencies only: the shipped code imports only runtime dependencies', () => {
+    // The image runs `npm prune --omit=dev --omit=optional`: a runtime import of a devDependency would break it,
+    // and an optional one must be loaded lazily (import()), where its absence can be handled.
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const files = (d: string): string[] => readdirSync(join(repoRoot, d), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? (e.name === 'client' ? [] : files(`${d}/${e.name}`)) : e.name.endsWith('.ts') ? [`${d}/${e.name}`] : []);
+    const bad: string[] = [];
+    const seen = new Set<string>();
+    for (const f of ['core', 'orchestrator', 'worker', 'schema', 'dashboards'].flatMap(files)) {
+      const text = readFileSync(join(repoRoot, f), 'utf8');
+      for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
+        if (fileName.startsWith('.') || fileName.startsWith('node:') || builtinModules.includes(fileName)) continue;
+        const name = fileName.startsWith('@') ? fileName.split('/').slice(0, 2).join('/') : fileName.split('/')[0]!;
+        seen.add(name);
+        if (name in pkg.dependencies) continue;
+        const lazy = new RegExp(`import\\(\\s*['"]${fileName.replace(/[/.-]/g, '\\$&')}['"]`).test(text);
+        if (pkg.optionalDependencies && name in pkg.optionalDependencies && lazy) continue;
+        bad.push(`${f}: ${fileName}`);
+      }
+    }
+    expect(bad).toEqual([]);
+    for (const p of ['bullmq', 'drizzle-orm', 'zod', 'better-sqlite3']) expect(seen).toContain(p);
+  });
+
   it('build the CPU image on Node 20 with the CLI as entry point', () => {
     const d = read('Dockerfile');
     expect(d).toMatch(/^FROM node:20/m);

@@ -8,10 +8,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, runCli } from './helpers/cli.js';
 import { runLocal } from '../orchestrator/local/runner.js';
-import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
-import { localBackendNames } from '../orchestrator/local/command.js';
+import { parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import { LocalProgress, countsLine } from '../orchestrator/local/progress.js';
-import { backendNames } from '../worker/backend/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-local-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -198,7 +197,7 @@ order: small-first
         const seen = existsSync(log) ? readFileSync(log, 'utf8').split('\\n').filter((l) => l === m.trialId).length : 0;
         appendFileSync(log, m.trialId + '\\n');
         if (m.config.seed === 1) process.exit(3);
-        if (m.config.seed === 0 && seen === 0) parentPort.postMessage({ type: 'failed', trialId: m.trialId, error: { name: 'Error', message: 'flaky' } });
+        if (m.config.seed === 0 && seen === 0) parentPort.postMessage({ type: 'failed', trialId: m.trialId, error: { name: 'Error', message: 'flaky', kind: 'retryable' } });
         else parentPort.postMessage({ type: 'done', trialId: m.trialId, result });
       });
       parentPort.postMessage({ type: 'ready', pid: process.pid });
@@ -246,9 +245,5 @@ order: small-first
     q.finish(snap); // always printed
     expect(plain.text().split('\n').filter(Boolean)).toEqual([countsLine(snap), countsLine(snap)]);
     expect(plain.text()).not.toContain('\x1b');
-  });
-
-  it('accepts exactly the backends the worker knows', () => {
-    expect([...localBackendNames]).toEqual([...backendNames]);
   });
 });

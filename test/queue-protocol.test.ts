@@ -5,7 +5,8 @@ import { formatDuration, summaryLine } from '../orchestrator/distributed/progres
 import { trialJobDataSchema, trialJobReturnSchema } from '../core/protocol.js';
 import { checkRedisUrl, resolveRedisTarget } from '../core/redis.js';
 import { canonicalConfig, trialId } from '../core/identity.js';
-import { expandSweep, sweepSpecSchema } from '../orchestrator/sweep.js';
+import { sweepSpecSchema } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 
 describe('job options', () => {
   it('use the trial id as job id, retries + 1 attempts with exponential backoff, and keep finished jobs for the collector', () => {

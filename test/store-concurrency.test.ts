@@ -8,7 +8,8 @@ import { count } from 'drizzle-orm';
 import { closeDb, openDb } from '../schema/db.js';
 import { upsertSweep } from '../schema/store.js';
 import { kernelMetrics, metricPoints, trials } from '../schema/tables.js';
-import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
+import { parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import { repoRoot } from './helpers/cli.js';
 
 /**

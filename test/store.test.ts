@@ -17,7 +17,8 @@ import {
   upsertWorker,
 } from '../schema/store.js';
 import { kernelMetrics, metricPoints, sweepTrials, trials, workers } from '../schema/tables.js';
-import { expandSweep, parseSweep } from '../orchestrator/sweep.js';
+import { parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import type { TrialResult } from '../core/result.js';
 import { HypersweepError } from '../core/errors.js';
 

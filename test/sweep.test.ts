@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { expandSweep, loadSweep, parseSweep, trialSizeFlops } from '../orchestrator/sweep.js';
+import { loadSweep, parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
+import { trialFlops } from '../orchestrator/trial-cost.js';
 import { planTrials } from '../orchestrator/sweep-plan.js';
 import { repoRoot } from './helpers/cli.js';
 import { canonicalConfig, trialId, trialIdPattern } from '../core/identity.js';
@@ -77,9 +79,20 @@ grid: {seed: [0, 1]}
 zip: [{f.width: [512, 16, 128], g.width: [64, 4, 16]}]
 order: small-first
 `);
-    const costs = t.map((x) => trialSizeFlops(x.config));
+    const costs = t.map((x) => trialFlops(x.config));
     expect([...costs].sort((x, y) => x - y)).toEqual(costs);
     expect(t.map((x) => [x.config.f.width, x.config.seed])).toEqual([[16, 0], [16, 1], [128, 0], [128, 1], [512, 0], [512, 1]]);
+  });
+
+  it('orders small-first by the worker\'s cost model, the one plan shows', () => {
+    // Full-batch GD ignores train.batchSize (the worker trains on every row), so these two cost the same.
+    const gd = expand('name: a\ntask: sphere\ngrid: {train.batchSize: [0, 8]}\norder: small-first\n');
+    expect(gd.map((x) => x.config.train.batchSize)).toEqual([0, 8]);
+    // MNIST's f reads 784 pixels whatever data.dx says; g's width sets the cost.
+    const spec = parseSweep('name: m\ntask: mnist-rotation\nzip: [{data.dx: [1, 512], g.width: [64, 8]}]\norder: small-first\n', 'm.yaml');
+    const mnist = expandSweep(spec);
+    expect(mnist.map((x) => x.config.g.width)).toEqual([8, 64]);
+    expect(planTrials(spec, mnist).trials.map((p) => p.flops)).toEqual(mnist.map((x) => trialFlops(x.config)));
   });
 
   it('keeps one trial when two combinations mean the same config', () => {

@@ -5,7 +5,7 @@ import { HypersweepError } from '../core/errors.js';
 import { selectBackend } from '../worker/backend/index.js';
 import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 import { MemoryCapError } from '../worker/model/cost.js';
-import { trialPhases, trialProgressSchema, type TrialProgress } from '../worker/progress.js';
+import { trialPhases, trialProgressSchema, type TrialProgress } from '../core/progress.js';
 import { trialResultSchema } from '../core/result.js';
 import { buildTask } from '../worker/tasks/index.js';
 import { runTrial } from '../worker/trial.js';

@@ -1,11 +1,11 @@
-import { HypersweepError } from '../core/errors.js';
-import { canonicalConfig } from '../core/identity.js';
+import type { BackendName } from '../core/backend.js';
 import { trialResultSchema, type TrialResult } from '../core/result.js';
 import type { TrialConfig } from '../core/config.js';
 
 /**
- * The one entry point both runners (local worker threads, BullMQ sandboxes) call to run a trial. `noop` is
- * handled here without loading TensorFlow.js; every other task goes to runTrial (worker/trial.ts), imported lazily.
+ * The one entry point both runners (local worker threads, BullMQ sandboxes) call to run a trial, with the config
+ * they parsed when the job arrived. `noop` is handled here without loading TensorFlow.js; every other task goes
+ * to runTrial (worker/trial.ts), imported lazily.
  */
 
 export interface ExecuteOptions {
@@ -13,29 +13,20 @@ export interface ExecuteOptions {
   onProgress?: (progress: unknown) => void;
   /** Aborting stops the trial as soon as it can; the promise then rejects with an AbortError. */
   signal?: AbortSignal;
-  /** Compute backend (wasm, cpu, webgpu, node, ...); undefined: runTrial's default. */
-  backend?: string;
+  /** Compute backend; undefined: runTrial's default. */
+  backend?: BackendName;
 }
 
-/** Validate the config (defaults applied; HypersweepError on a bad one) and run the trial. */
-export async function executeTrial(config: unknown, opts: ExecuteOptions = {}): Promise<TrialResult> {
-  const cfg = canonicalConfig(config);
+/** Run a trial: fail before loading anything when it can never fit, then run it. */
+export async function executeTrial(cfg: TrialConfig, opts: ExecuteOptions = {}): Promise<TrialResult> {
   opts.signal?.throwIfAborted();
   if (cfg.task === 'noop') return runNoop(cfg, opts);
   // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable).
   const { assertWithinMemoryCap } = await import('./model/cost.js');
   assertWithinMemoryCap(cfg);
   // Imported lazily: noop trials never load TensorFlow.js.
-  const [{ runTrial }, { backendNames }] = await Promise.all([import('./trial.js'), import('./backend/index.js')]);
-  const backend = opts.backend;
-  if (backend !== undefined && !(backendNames as readonly string[]).includes(backend)) {
-    throw new HypersweepError(`backend: unknown backend "${backend}" (use ${backendNames.join(', ')})`);
-  }
-  const result = await runTrial(cfg, {
-    onProgress: opts.onProgress,
-    signal: opts.signal,
-    backend: backend as (typeof backendNames)[number] | undefined,
-  });
+  const { runTrial } = await import('./trial.js');
+  const result = await runTrial(cfg, { onProgress: opts.onProgress, signal: opts.signal, backend: opts.backend });
   return trialResultSchema.parse(result);
 }
 

@@ -8,28 +8,20 @@ import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
   trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
 } from '../core/protocol.js';
-import { HypersweepError, zodErrorLine } from '../core/errors.js';
+import { backendNames, BackendUnavailableError, isBackendName } from '../core/backend.js';
+import { classify, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
-import { trialProgressSchema } from './progress.js';
+import { trialProgressSchema } from '../core/progress.js';
 import { trialResultSchema } from '../core/result.js';
 
 // A forked child whose parent died (kill -9) must not keep training: its result could never be delivered.
 if (typeof process.send === 'function') process.on('disconnect', () => process.exit(1));
 
 const workerId = process.env.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pid}`;
-const backend = process.env.HYPERSWEEP_BACKEND || undefined;
+// Set by the worker from its checked --backend flag; checked again here, where it arrives (in processTrial).
+const backendEnv = process.env.HYPERSWEEP_BACKEND || undefined;
 /** Minimum milliseconds between two progress updates sent to Redis. */
 const progressEveryMs = 250;
-
-/**
- * Errors no retry can fix fail the job at once (BullMQ checks the class name across the sandbox boundary): user
- * errors (invalid config, MemoryCapError, …) and validation errors. A backend missing on this machine is
- * retried: another worker may have it.
- */
-function isUnrecoverable(e: Error): boolean {
-  if (e.name === 'BackendUnavailableError') return false;
-  return e instanceof HypersweepError || e.name === 'ZodError' || e.name === 'MemoryCapError';
-}
 
 export default async function processTrial(
   job: SandboxedJob<unknown, TrialJobReturn>,
@@ -40,6 +32,10 @@ export default async function processTrial(
   if (!parsed.success) throw new UnrecoverableError(zodErrorLine(`job ${job.id} data`, parsed.error));
   const { trialId, config } = parsed.data;
   if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
+  if (backendEnv !== undefined && !isBackendName(backendEnv)) {
+    throw new BackendUnavailableError(backendEnv, `HYPERSWEEP_BACKEND is not one of ${backendNames.join(', ')}`);
+  }
+  const backend = backendEnv;
 
   // At most one update per progressEveryMs (the first one progressEveryMs into the trial, so short trials cost
   // no Redis calls), carrying the latest report and the loss points logged since the previous update.
@@ -65,7 +61,10 @@ export default async function processTrial(
   } catch (err) {
     if (signal?.aborted) throw new UnrecoverableError(CANCELLED_REASON);
     const e = err instanceof Error ? err : new Error(String(err));
-    if (isUnrecoverable(e)) throw new UnrecoverableError(`${e.name}: ${e.message}`);
+    // A user error (core/errors.ts classify) fails the job at once. BullMQ rebuilds a sandbox's error as a plain
+    // Error and tests its name, so it must be UnrecoverableError itself. Fatal (a backend missing on this machine)
+    // and retryable errors are retried: another worker may have the backend.
+    if (classify(err) === 'user') throw new UnrecoverableError(`${e.name}: ${e.message}`);
     throw e;
   }
   const checked = trialResultSchema.safeParse(result);

@@ -14,14 +14,14 @@ import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet, type TrainData } from './model/index.js';
-import type { TrialProgress } from './progress.js';
+import type { TrialProgress } from '../core/progress.js';
 import type { KernelAgreement, TrialResult } from '../core/result.js';
 import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData } from './tasks/index.js';
 import { accuracy, lossOfPredictions, pixelMse, predictSplit } from './trial/evaluate.js';
 import { completionKernelRegression } from './trial/regression.js';
 
-export type { TrialProgress } from './progress.js';
-export { trialProgressSchema } from './progress.js';
+export type { TrialProgress } from '../core/progress.js';
+export { trialProgressSchema } from '../core/progress.js';
 
 export interface RunTrialOptions {
   /** Progress reports (phase changes and training log points); must be cheap. */

@@ -1,10 +1,36 @@
 /** The CLI actions of `worker`, `resume` and `cancel` (loaded lazily by their command files). */
 import { z } from 'zod';
+import { backendNames } from '../../core/backend.js';
 import { parseOrThrow } from '../../core/errors.js';
-import type { WorkerFlags } from '../cli/commands/worker.js';
-import type { ResumeFlags } from '../cli/commands/resume.js';
-import type { CancelFlags } from '../cli/commands/cancel.js';
 import { assertRedisReachable, requireRedisTarget } from '../../core/redis.js';
+
+/** The commands' flags as commander gives them (strings until checked here). */
+export interface WorkerFlags {
+  redis?: string;
+  prefix?: string;
+  concurrency?: string;
+  backend?: string;
+  threads?: boolean;
+  lockDurationMs?: string;
+  stalledIntervalMs?: string;
+  maxStalledCount?: string;
+  heartbeatMs?: string;
+  shutdownTimeoutMs?: string;
+}
+
+export interface ResumeFlags {
+  redis?: string;
+  prefix?: string;
+  db: string;
+  progressMs?: string;
+}
+
+export interface CancelFlags {
+  redis?: string;
+  prefix?: string;
+  db: string;
+  kill?: boolean;
+}
 
 const intFlag = (min: number) => z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(min);
 
@@ -15,8 +41,7 @@ const workerFlagsSchema = z.object({
   maxStalledCount: intFlag(0),
   heartbeatMs: intFlag(50),
   shutdownTimeoutMs: intFlag(0),
-  // The names of worker/backend's backendNames (not imported here: that module loads tfjs-core).
-  backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu']).optional(),
+  backend: z.enum(backendNames).optional(),
   threads: z.boolean().optional(),
 });
 

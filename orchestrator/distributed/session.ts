@@ -4,7 +4,9 @@ import { closeDb, openDb, type Db } from '../../schema/db.js';
 import { getSweep, markQueued, pendingTrials, sweepCounts, sweepTrialRows, upsertSweep, type StatusCounts } from '../../schema/store.js';
 import { HypersweepError, parseOrThrow } from '../../core/errors.js';
 import { canonicalConfig } from '../../core/identity.js';
-import { expandSweep, loadSweep, sweepSpecSchema, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import type { TrialConfig } from '../../core/config.js';
+import { loadSweep, sweepSpecSchema, type SweepSpec } from '../sweep.js';
+import { expandSweep, type ExpandedTrial } from '../expand.js';
 import { drainCompleted, drainFailed, syncActive, syncHeartbeats, type CollectedResult, type CollectorContext } from './collector.js';
 import { enqueueTrials, missingJobs, type EnqueuePolicy } from './enqueue.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
@@ -69,7 +71,7 @@ export async function runDistributed(opts: RunDistributedOptions): Promise<Distr
   const db = openDb(file, { migrate: true });
   try {
     const { added } = upsertSweep(db, spec, trials);
-    return { ...(await runSession(db, spec, trials, target, opts, false)), added };
+    return { ...(await new DistributedSession(db, spec, trials, target, opts).run(false)), added };
   } finally {
     closeDb(db);
   }
@@ -95,7 +97,7 @@ export async function resumeDistributed(opts: ResumeOptions): Promise<Distribute
     const trials: ExpandedTrial[] = sweepTrialRows(db, opts.sweep).map((t) => ({
       id: t.id, config: canonicalConfig(t.config, `${file}: trial ${t.id}`), axes: {},
     }));
-    return { ...(await runSession(db, spec, ranked(spec, trials), target, opts, true)), added: 0 };
+    return { ...(await new DistributedSession(db, spec, ranked(spec, trials), target, opts).run(true)), added: 0 };
   } finally {
     closeDb(db);
   }
@@ -127,125 +129,159 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
-async function runSession(
-  db: Db,
-  spec: SweepSpec,
-  trials: ExpandedTrial[],
-  target: RedisTarget,
-  opts: SessionOptions,
-  retryFinal: boolean,
-): Promise<Omit<DistributedSummary, 'added'>> {
-  const t0 = Date.now();
-  const out = opts.out ?? process.stdout;
-  const tty = opts.tty ?? ('isTTY' in out && out.isTTY === true);
-  const view = new ProgressView(out, tty, opts.progressMs ?? 5000);
-  const log = (line: string) => out.write(`${line}\n`);
-  const abort = new AbortController();
-  if (opts.signal) opts.signal.addEventListener('abort', () => abort.abort(), { once: true });
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) process.exit(130);
-    log(`${sig}: stopping; every unfinished trial stays in Redis and the database (press Ctrl-C again to quit now)`);
-    abort.abort();
-  };
-  if (opts.handleSignals ?? true) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+/**
+ * One orchestrator session on a sweep: the BullMQ queue and connection, the enqueueing of trials without a job,
+ * and the collect loop writing results to the database until no trial is queued or running (or a stop).
+ */
+class DistributedSession {
+  private readonly t0 = Date.now();
+  private readonly out: NodeJS.WriteStream | NodeJS.WritableStream;
+  private readonly view: ProgressView;
+  private readonly abort = new AbortController();
+  private signals = 0;
+  private readonly conn: Redis;
+  private readonly queue: Queue<TrialJobData>;
+  private readonly policy: EnqueuePolicy;
+  private readonly ctx: CollectorContext;
+  private readonly configs: Map<string, TrialConfig>;
+  private enqueued = 0;
+  private counts: StatusCounts;
+  private readonly initialFinished: number;
+  private running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
+  private workers: Heartbeat[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly spec: SweepSpec,
+    trials: ExpandedTrial[],
+    private readonly target: RedisTarget,
+    private readonly opts: SessionOptions,
+  ) {
+    this.out = opts.out ?? process.stdout;
+    const tty = opts.tty ?? ('isTTY' in this.out && this.out.isTTY === true);
+    this.view = new ProgressView(this.out, tty, opts.progressMs ?? 5000);
+    this.conn = createConnection(target.url);
+    this.queue = new Queue<TrialJobData>(TRIALS_QUEUE, { connection: this.conn, prefix: target.prefix });
+    this.queue.on('error', () => {}); // connection errors surface through the calls that fail
+    this.policy = {
+      retries: spec.retries,
+      rank: spec.order === 'small-first' ? new Map(trials.map((t, i) => [t.id, i])) : undefined,
+    };
+    this.ctx = { db, queue: this.queue, conn: this.conn, prefix: target.prefix, policy: this.policy, onResults: opts.onResults, log: (l) => this.log(l) };
+    this.configs = new Map(trials.map((t) => [t.id, t.config]));
+    this.counts = sweepCounts(db, spec.name);
+    this.initialFinished = finished(this.counts);
   }
 
-  const conn: Redis = createConnection(target.url);
-  const queue = new Queue<TrialJobData>(TRIALS_QUEUE, { connection: conn, prefix: target.prefix });
-  queue.on('error', () => {}); // connection errors surface through the calls that fail
-  const policy: EnqueuePolicy = {
-    retries: spec.retries,
-    rank: spec.order === 'small-first' ? new Map(trials.map((t, i) => [t.id, i])) : undefined,
-  };
-  const ctx: CollectorContext = { db, queue, conn, prefix: target.prefix, policy, onResults: opts.onResults, log };
-  const configs = new Map(trials.map((t) => [t.id, t.config]));
-  let enqueued = 0;
+  private log(line: string): void {
+    this.out.write(`${line}\n`);
+  }
+
+  /** Collect until the sweep is done or stopped; `retryFinal` (resume) re-queues failed and cancelled trials first. */
+  async run(retryFinal: boolean): Promise<Omit<DistributedSummary, 'added'>> {
+    const { spec, target, opts } = this;
+    if (opts.signal) opts.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    const onSignal = (sig: NodeJS.Signals) => this.onSignal(sig);
+    if (opts.handleSignals ?? true) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    try {
+      await this.queue.waitUntilReady();
+      await warnIfEvicting(this.conn, (l) => this.log(l));
+      // Results that reached Redis while no orchestrator was running are written first.
+      while ((await drainCompleted(this.ctx)) + (await drainFailed(this.ctx)) > 0) { /* drain */ }
+      if (retryFinal) await this.requeueFinal();
+      await this.reconcile();
+      this.log(`${spec.name}: ${this.counts.total} trials, ${this.enqueued} enqueued on ${redactUrl(target.url)} prefix ${target.prefix}`);
+      await this.collect();
+      this.counts = sweepCounts(this.db, spec.name);
+      this.view.finish(this.snapshot());
+      const unfinished = this.counts.queued + this.counts.running;
+      const interrupted = unfinished > 0;
+      // Stopped by SIGINT/SIGTERM: the conventional exit status, whatever command embeds this session.
+      if (interrupted && this.signals > 0) process.exitCode = 130;
+      if (interrupted) this.log(`${spec.name}: stopped with ${unfinished} trial(s) unfinished; continue with \`hypersweep resume ${spec.name}\``);
+      return { sweep: spec.name, counts: this.counts, enqueued: this.enqueued, interrupted, elapsedMs: Date.now() - this.t0 };
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await this.queue.close().catch(() => {});
+      this.conn.disconnect();
+    }
+  }
+
+  private onSignal(sig: NodeJS.Signals): void {
+    this.signals += 1;
+    if (this.signals > 1) process.exit(130);
+    this.log(`${sig}: stopping; every unfinished trial stays in Redis and the database (press Ctrl-C again to quit now)`);
+    this.abort.abort();
+  }
+
+  private async requeueFinal(): Promise<void> {
+    const again = pendingTrials(this.db, this.spec.name).filter((t) => t.status === 'failed' || t.status === 'cancelled');
+    if (again.length === 0) return;
+    await this.conn.srem(keys.cancel(this.target.prefix), ...again.map((t) => t.id));
+    markQueued(this.db, again.map((t) => t.id));
+    this.log(`resume: retrying ${again.length} failed or cancelled trial(s)`);
+  }
 
   /** Enqueue the sweep's unfinished trials that have no job in Redis (lost, wiped, never added). */
-  const reconcile = async (): Promise<void> => {
-    const open = pendingTrials(db, spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
-    const missing = new Set(await missingJobs(conn, target.prefix, open.map((t) => t.id)));
+  private async reconcile(): Promise<void> {
+    const open = pendingTrials(this.db, this.spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
+    const missing = new Set(await missingJobs(this.conn, this.target.prefix, open.map((t) => t.id)));
     if (missing.size === 0) return;
     const lost = open.filter((t) => missing.has(t.id));
-    const list = lost.map((t) => ({ id: t.id, config: configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
+    const list = lost.map((t) => ({ id: t.id, config: this.configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
     const stale = lost.filter((t) => t.status === 'running').map((t) => t.id);
-    if (stale.length > 0) markQueued(db, stale);
-    enqueued += await enqueueTrials(queue, spec.name, list, policy);
-  };
+    if (stale.length > 0) markQueued(this.db, stale);
+    this.enqueued += await enqueueTrials(this.queue, this.spec.name, list, this.policy);
+  }
 
-  let finalCounts = sweepCounts(db, spec.name);
-  const initialFinished = finished(finalCounts);
-  try {
-    await queue.waitUntilReady();
-    await warnIfEvicting(conn, log);
-    // Results that reached Redis while no orchestrator was running are written first.
-    while ((await drainCompleted(ctx)) + (await drainFailed(ctx)) > 0) { /* drain */ }
-    if (retryFinal) {
-      const again = pendingTrials(db, spec.name).filter((t) => t.status === 'failed' || t.status === 'cancelled');
-      if (again.length > 0) {
-        await ctx.conn.srem(keys.cancel(target.prefix), ...again.map((t) => t.id));
-        markQueued(db, again.map((t) => t.id));
-        log(`resume: retrying ${again.length} failed or cancelled trial(s)`);
-      }
-    }
-    await reconcile();
-    log(`${spec.name}: ${finalCounts.total} trials, ${enqueued} enqueued on ${redactUrl(target.url)} prefix ${target.prefix}`);
+  private snapshot(): ProgressSnapshot {
+    return {
+      sweep: this.spec.name, counts: this.counts, finishedHere: finished(this.counts) - this.initialFinished,
+      elapsedMs: Date.now() - this.t0, running: this.running, workers: this.workers,
+      progress: new Map(this.running.map((r) => [r.trialId, r.progress])),
+    };
+  }
 
+  /** The collect loop: drain results, sync running trials and heartbeats each second, reconcile now and then. */
+  private async collect(): Promise<void> {
+    const { opts } = this;
     let lastReconcile = Date.now();
     let lastSync = 0;
-    let running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
-    let workers: Heartbeat[] = [];
-    const snapshot = (): ProgressSnapshot => ({
-      sweep: spec.name, counts: finalCounts, finishedHere: finished(finalCounts) - initialFinished,
-      elapsedMs: Date.now() - t0, running, workers, progress: new Map(running.map((r) => [r.trialId, r.progress])),
-    });
     let redisDown = '';
-    while (!abort.signal.aborted) {
+    while (!this.abort.signal.aborted) {
       let n = 0;
       try {
-        n = (await drainCompleted(ctx)) + (await drainFailed(ctx));
+        n = (await drainCompleted(this.ctx)) + (await drainFailed(this.ctx));
         const now = Date.now();
         if (now - lastSync >= 1000) {
           lastSync = now;
-          running = await syncActive(ctx);
-          workers = await syncHeartbeats(ctx);
+          this.running = await syncActive(this.ctx);
+          this.workers = await syncHeartbeats(this.ctx);
         }
         if (now - lastReconcile >= (opts.reconcileMs ?? 5000)) {
           lastReconcile = now;
-          await reconcile();
+          await this.reconcile();
         }
-        if (redisDown) log('Redis is back; collecting again');
+        if (redisDown) this.log('Redis is back; collecting again');
         redisDown = '';
       } catch (err) {
         // Redis went away (restart, network): keep the sweep, wait and retry. Anything else is a bug.
-        if (conn.status === 'ready' && !isRedisError(err)) throw err;
+        if (this.conn.status === 'ready' && !isRedisError(err)) throw err;
         const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-        if (msg !== redisDown) log(`Redis unavailable (${msg}); retrying (Ctrl-C stops, the sweep stays resumable)`);
+        if (msg !== redisDown) this.log(`Redis unavailable (${msg}); retrying (Ctrl-C stops, the sweep stays resumable)`);
         redisDown = msg;
-        await sleep(1000, abort.signal);
+        await sleep(1000, this.abort.signal);
         continue;
       }
-      finalCounts = sweepCounts(db, spec.name);
-      if (finalCounts.queued + finalCounts.running === 0) break;
-      view.update(snapshot());
-      if (n === 0) await sleep(opts.pollMs ?? 50, abort.signal);
+      this.counts = sweepCounts(this.db, this.spec.name);
+      if (this.counts.queued + this.counts.running === 0) break;
+      this.view.update(this.snapshot());
+      if (n === 0) await sleep(opts.pollMs ?? 50, this.abort.signal);
     }
-    finalCounts = sweepCounts(db, spec.name);
-    view.finish(snapshot());
-    const interrupted = finalCounts.queued + finalCounts.running > 0;
-    // Stopped by SIGINT/SIGTERM: the conventional exit status, whatever command embeds this session.
-    if (interrupted && signals > 0) process.exitCode = 130;
-    if (interrupted) log(`${spec.name}: stopped with ${finalCounts.queued + finalCounts.running} trial(s) unfinished; continue with \`hypersweep resume ${spec.name}\``);
-    return { sweep: spec.name, counts: finalCounts, enqueued, interrupted, elapsedMs: Date.now() - t0 };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await queue.close().catch(() => {});
-    conn.disconnect();
   }
 }
 

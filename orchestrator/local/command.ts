@@ -1,11 +1,21 @@
 import { availableParallelism } from 'node:os';
+import { backendNames, isBackendName } from '../../core/backend.js';
 import { HypersweepError } from '../../core/errors.js';
-import type { RunFlags } from '../cli/commands/run.js';
 import type { TrialStatus } from '../../schema/tables.js';
 import { formatDuration } from './progress.js';
 
-/** The backends `--backend` accepts (worker/backend/index.ts `backendNames`; a test keeps them equal). */
-export const localBackendNames = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+/** `hypersweep run`'s flags as commander gives them (strings until checked here). */
+export interface RunFlags {
+  db: string;
+  concurrency?: string;
+  backend?: string;
+  order?: string;
+  processes?: boolean;
+  progressMs?: string;
+  redis?: string;
+  prefix?: string;
+  local?: boolean;
+}
 
 function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -50,8 +60,8 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
   if (flags.prefix !== undefined) throw new HypersweepError('--prefix: distributed mode only (add --redis URL)');
   const concurrency = intFlag('--concurrency', flags.concurrency, 1, 256) ?? availableParallelism();
   const backend = flags.backend;
-  if (backend !== undefined && !(localBackendNames as readonly string[]).includes(backend)) {
-    throw new HypersweepError(`--backend: unknown backend "${backend}" (use ${localBackendNames.join(', ')})`);
+  if (backend !== undefined && !isBackendName(backend)) {
+    throw new HypersweepError(`--backend: unknown backend "${backend}" (use ${backendNames.join(', ')})`);
   }
   // A closed stdout (`run … | head`) must not kill the sweep: keep running and writing results, silently.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -18,7 +18,7 @@ export interface LocalSnapshot {
   ranHere: number;
   /** Trials this run set out to run. */
   toRun: number;
-  /** Estimated cost (trialSizeFlops) of the trials this run finished, and of all it set out to run: the ETA
+  /** Estimated cost (trialEtaWeight) of the trials this run finished, and of all it set out to run: the ETA
    *  extrapolates by cost, since small-first sweeps end with their largest trials. */
   costDone: number;
   costToRun: number;

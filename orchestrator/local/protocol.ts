@@ -1,12 +1,16 @@
 import { z } from 'zod';
+import type { BackendName } from '../../core/backend.js';
+import type { TrialConfig } from '../../core/config.js';
+import { errorKinds } from '../../core/errors.js';
 
 /** Messages between the local runner (main thread, the only db writer) and its pool of trial threads/processes. */
 
 export interface RunMessage {
   type: 'run';
   trialId: string;
-  config: unknown;
-  backend?: string;
+  /** Parsed again where it arrives (serve.ts): a message is an input like any other. */
+  config: TrialConfig;
+  backend?: BackendName;
 }
 export interface AbortMessage {
   type: 'abort';
@@ -22,12 +26,9 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('failed'),
     trialId: z.string(),
-    error: z.strictObject({ name: z.string(), message: z.string(), stack: z.string().optional() }),
+    /** serializeError's form: `kind` carries classify()'s verdict across the boundary. */
+    error: z.strictObject({ name: z.string(), message: z.string(), kind: z.enum(errorKinds), stack: z.string().optional() }),
   }),
 ]);
 export type FromWorker = z.infer<typeof fromWorkerSchema>;
 
-/** Error names no retry can fix: the trial fails at once. */
-export const unrecoverableErrorNames = new Set(['HypersweepError', 'InputError', 'MemoryCapError', 'ZodError']);
-/** Error names that mean the whole run cannot work here (every trial would fail the same way). */
-export const fatalErrorNames = new Set(['BackendUnavailableError']);

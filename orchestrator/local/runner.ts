@@ -5,16 +5,15 @@ import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import { and, eq, like } from 'drizzle-orm';
 import { workers, type TrialStatus } from '../../schema/tables.js';
-import type { TrialConfig } from '../../core/config.js';
+import type { BackendName } from '../../core/backend.js';
 import { trialResultSchema } from '../../core/result.js';
-import { HypersweepError, zodErrorLine } from '../../core/errors.js';
-import { expandSweep, loadSweep, trialSizeFlops, type ExpandedTrial, type SweepSpec } from '../sweep.js';
+import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
+import { loadSweep, type SweepSpec } from '../sweep.js';
+import { expandSweep, type ExpandedTrial } from '../expand.js';
+import { trialEtaWeight } from '../trial-cost.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
-import { fatalErrorNames, unrecoverableErrorNames, type FromWorker } from './protocol.js';
+import type { FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
-
-/** A trial's fixed cost in FLOP-equivalents for the ETA: data, init, kernels, analytic kernels (~1 s at 20 GFLOP/s). */
-const TRIAL_OVERHEAD_FLOPS = 2e10;
 
 /**
  * Local mode: run a sweep's pending trials on this machine in a pool of worker threads (or child processes), the
@@ -31,7 +30,7 @@ export interface LocalRunOptions {
   /** Trials at once (threads or processes). @defaultValue os.availableParallelism() */
   concurrency: number;
   /** Compute backend passed to every trial; undefined: runTrial's default. */
-  backend?: string;
+  backend?: BackendName;
   /** Override the sweep file's `order`. */
   order?: SweepSpec['order'];
   /** @defaultValue 'threads' */
@@ -78,7 +77,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalSummary> {
   const db = openDb(file, { migrate: true });
   try {
     refuseSecondRunner(db, file);
-    return await runWithDb(db, file, spec, list, opts);
+    return await new LocalRun(db, file, spec, list, opts).run();
   } finally {
     closeDb(db);
   }
@@ -139,171 +138,205 @@ interface Pending {
   tries: number;
 }
 
-async function runWithDb(db: Db, file: string, spec: SweepSpec, list: ExpandedTrial[], opts: LocalRunOptions): Promise<LocalSummary> {
-  const t0 = Date.now();
-  const out = opts.out ?? process.stdout;
-  const host = hostname();
-  const gitCommit = codeCommit();
-  const { added } = upsertSweep(db, spec, list);
-  const rows = new Map(sweepTrialRows(db, spec.name).map((r) => [r.id, r]));
-  // `running` rows here are left over from a run that was killed: nobody else writes this file.
-  markQueued(db, list.filter((t) => rows.get(t.id)?.status === 'running').map((t) => t.id));
-  const status = new Map<string, TrialStatus>();
-  for (const t of list) {
-    const s = rows.get(t.id)?.status ?? 'queued';
-    status.set(t.id, s === 'running' ? 'queued' : s);
+/**
+ * One local run of a sweep on an open database: the queue of pending trials, the pool of trial slots, and the
+ * decisions on each message from a slot (record, retry, fail, stop). Every database write happens here, on the
+ * main thread.
+ */
+class LocalRun {
+  private readonly t0 = Date.now();
+  private readonly out: NodeJS.WritableStream;
+  private readonly host = hostname();
+  private readonly gitCommit = codeCommit();
+  private readonly added: number;
+  /** Every trial's status, as the progress view counts it. */
+  private readonly status = new Map<string, TrialStatus>();
+  private readonly queue: Pending[];
+  private readonly skipped: number;
+  private readonly inFlight = new Map<string, Pending>();
+  /** Trials' relative sizes, for the ETA. */
+  private readonly cost: Map<string, number>;
+  private readonly costToRun: number;
+  private costDone = 0;
+  private readonly maxTries: number;
+  private readonly progress: LocalProgress;
+  private ranHere = 0;
+  private interrupted = false;
+  private fatal: HypersweepError | null = null;
+  private slots: Slot[] = [];
+  private resolveDone!: () => void;
+  private readonly done = new Promise<void>((r) => (this.resolveDone = r));
+
+  constructor(
+    private readonly db: Db,
+    private readonly file: string,
+    private readonly spec: SweepSpec,
+    private readonly list: ExpandedTrial[],
+    private readonly opts: LocalRunOptions,
+  ) {
+    this.out = opts.out ?? process.stdout;
+    this.added = upsertSweep(db, spec, list).added;
+    const rows = new Map(sweepTrialRows(db, spec.name).map((r) => [r.id, r]));
+    // `running` rows here are left over from a run that was killed: nobody else writes this file.
+    markQueued(db, list.filter((t) => rows.get(t.id)?.status === 'running').map((t) => t.id));
+    for (const t of list) {
+      const s = rows.get(t.id)?.status ?? 'queued';
+      this.status.set(t.id, s === 'running' ? 'queued' : s);
+    }
+    this.queue = list
+      .filter((t) => !finished.has(this.status.get(t.id)!))
+      .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
+    for (const p of this.queue) this.status.set(p.trial.id, 'queued');
+    this.skipped = list.length - this.queue.length;
+    this.cost = new Map(this.queue.map((p) => [p.trial.id, trialEtaWeight(p.trial.config)]));
+    this.costToRun = [...this.cost.values()].reduce((a, b) => a + b, 0);
+    this.maxTries = 1 + spec.retries;
+    this.progress = new LocalProgress(this.out, opts.tty ?? ('isTTY' in this.out && this.out.isTTY === true), opts.progressMs ?? 5000);
   }
-  const queue: Pending[] = list
-    .filter((t) => !finished.has(status.get(t.id)!))
-    .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
-  for (const p of queue) status.set(p.trial.id, 'queued');
-  const skipped = list.length - queue.length;
-  // Trials' relative sizes, for the ETA (noop: its sleep; others: a FLOP estimate plus a fixed per-trial overhead,
-  // ~1 s at 20 GFLOP/s, which dominates small trials); +1 keeps every trial counted.
-  const overhead = (c: TrialConfig) => (c.task === 'noop' ? 1 : TRIAL_OVERHEAD_FLOPS);
-  const cost = new Map(queue.map((p) => [p.trial.id, trialSizeFlops(p.trial.config) + overhead(p.trial.config)]));
-  const costToRun = [...cost.values()].reduce((a, b) => a + b, 0);
-  let costDone = 0;
-  const maxTries = 1 + spec.retries;
 
-  const mode = opts.mode ?? 'threads';
-  const concurrency = Math.max(1, Math.min(opts.concurrency, queue.length));
-  const progress = new LocalProgress(out, opts.tty ?? ('isTTY' in out && out.isTTY === true), opts.progressMs ?? 5000);
-  let ranHere = 0;
-  let interrupted = false;
-  let fatal: HypersweepError | null = null;
-  const inFlight = new Map<string, Pending>();
+  async run(): Promise<LocalSummary> {
+    const { spec, list, file, opts, out } = this;
+    if (this.queue.length === 0) {
+      out.write(`${spec.name}: all ${list.length} trials already finished in ${file}; nothing to run\n`);
+      return this.summary();
+    }
+    const mode = opts.mode ?? 'threads';
+    const concurrency = Math.max(1, Math.min(opts.concurrency, this.queue.length));
+    out.write(
+      `${spec.name}: ${list.length} trials (${this.added} new, ${this.skipped} already finished), running ${this.queue.length} ` +
+        `on ${concurrency} ${mode === 'processes' ? 'process' : 'thread'}${concurrency === 1 ? '' : mode === 'processes' ? 'es' : 's'}` +
+        `${opts.backend ? ` with backend ${opts.backend}` : ''}; results go to ${file}\n`,
+    );
+    const onSignal = (sig: NodeJS.Signals) => this.stop(sig);
+    const handleSignals = opts.handleSignals ?? true;
+    if (handleSignals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    this.slots = createPool(concurrency, mode, { message: (slot, m) => this.onMessage(slot, m), crashed: (slot, id, why) => this.onCrash(slot, id, why) }, opts.entry);
+    for (const s of this.slots) upsertWorker(this.db, { id: s.id, host: this.host, backend: opts.backend ?? null, pid: process.pid });
+    const ticker = setInterval(() => this.progress.update(this.snapshot(this.slots)), this.progress.tty ? 250 : Math.max(200, opts.progressMs ?? 5000));
+    try {
+      this.dispatch();
+      await this.done;
+    } finally {
+      clearInterval(ticker);
+      if (handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      await Promise.all(this.slots.map((s) => s.close()));
+      // Trials in flight when we stopped go back to the queue for the next run.
+      markQueued(this.db, [...this.inFlight.keys()]);
+      for (const id of this.inFlight.keys()) this.status.set(id, 'queued');
+      for (const s of this.slots) heartbeat(this.db, s.id, { currentTrial: null, host: this.host });
+    }
+    this.progress.finish(this.snapshot([]));
+    if (this.fatal) throw this.fatal;
+    return this.summary();
+  }
 
-  const snapshot = (slots: Slot[]): LocalSnapshot => {
+  private summary(): LocalSummary {
+    const { spec, list, file } = this;
+    const counts = this.snapshot([]).counts;
+    return { sweep: spec.name, db: file, total: list.length, added: this.added, skipped: this.skipped, ran: this.ranHere, counts, interrupted: this.interrupted, elapsedMs: Date.now() - this.t0 };
+  }
+
+  private snapshot(slots: Slot[]): LocalSnapshot {
     const counts = Object.fromEntries(['queued', 'running', 'completed', 'failed', 'diverged', 'cancelled'].map((s) => [s, 0])) as Record<TrialStatus, number>;
-    for (const s of status.values()) counts[s]++;
-    return { sweep: spec.name, total: list.length, counts, ranHere, toRun: queue.length + inFlight.size + ranHere, costDone, costToRun, elapsedMs: Date.now() - t0, slots };
-  };
-
-  if (queue.length === 0) {
-    const summary = { sweep: spec.name, db: file, total: list.length, added, skipped, ran: 0, counts: snapshot([]).counts, interrupted, elapsedMs: Date.now() - t0 };
-    out.write(`${spec.name}: all ${list.length} trials already finished in ${file}; nothing to run\n`);
-    return summary;
+    for (const s of this.status.values()) counts[s]++;
+    return {
+      sweep: this.spec.name, total: this.list.length, counts, ranHere: this.ranHere,
+      toRun: this.queue.length + this.inFlight.size + this.ranHere, costDone: this.costDone, costToRun: this.costToRun,
+      elapsedMs: Date.now() - this.t0, slots,
+    };
   }
-  out.write(
-    `${spec.name}: ${list.length} trials (${added} new, ${skipped} already finished), running ${queue.length} ` +
-      `on ${concurrency} ${mode === 'processes' ? 'process' : 'thread'}${concurrency === 1 ? '' : mode === 'processes' ? 'es' : 's'}` +
-      `${opts.backend ? ` with backend ${opts.backend}` : ''}; results go to ${file}\n`,
-  );
 
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  let slots: Slot[] = [];
+  private finishTrial(id: string, s: TrialStatus): void {
+    this.status.set(id, s);
+    this.costDone += this.cost.get(id) ?? 0;
+    this.inFlight.delete(id);
+    this.ranHere++;
+  }
 
-  const finishTrial = (id: string, s: TrialStatus) => {
-    status.set(id, s);
-    costDone += cost.get(id) ?? 0;
-    inFlight.delete(id);
-    ranHere++;
-  };
-
-  const retryOrFail = (slot: Slot, p: Pending, name: string, message: string) => {
+  /** What to do with a failed attempt, by the error's kind (core/errors.ts classify, the same as in a sandbox). */
+  private retryOrFail(slot: Slot, p: Pending, error: { name: string; message: string; kind: ErrorKind }): void {
+    const { name, message, kind } = error;
     const line = `${name}: ${message}`.split('\n')[0]!.slice(0, 2000);
-    if (fatalErrorNames.has(name)) {
-      // Every trial would fail the same way: stop; trials in flight (this one included) are re-queued below.
-      fatal ??= new HypersweepError(message);
-      resolveDone();
+    if (kind === 'fatal') {
+      // Every trial would fail the same way: stop; trials in flight (this one included) are re-queued by run().
+      this.fatal ??= new HypersweepError(message);
+      this.resolveDone();
       return;
     }
-    if (!unrecoverableErrorNames.has(name) && p.tries < maxTries && !interrupted) {
-      inFlight.delete(p.trial.id);
-      status.set(p.trial.id, 'queued');
-      queue.push(p); // retried after the others
-      out.write(`${p.trial.id} attempt ${p.tries}/${maxTries} failed on ${slot.id} (${line}); will retry\n`);
+    if (kind === 'retryable' && p.tries < this.maxTries && !this.interrupted) {
+      this.inFlight.delete(p.trial.id);
+      this.status.set(p.trial.id, 'queued');
+      this.queue.push(p); // retried after the others
+      this.out.write(`${p.trial.id} attempt ${p.tries}/${this.maxTries} failed on ${slot.id} (${line}); will retry\n`);
       return;
     }
-    recordFailure(db, p.trial.id, { error: line, attempts: p.priorAttempts + p.tries, status: 'failed', worker: slot.id, host });
-    finishTrial(p.trial.id, 'failed');
-    out.write(`${p.trial.id} failed after ${p.tries} attempt${p.tries === 1 ? '' : 's'}: ${line}\n`);
-  };
+    recordFailure(this.db, p.trial.id, { error: line, attempts: p.priorAttempts + p.tries, status: 'failed', worker: slot.id, host: this.host });
+    this.finishTrial(p.trial.id, 'failed');
+    this.out.write(`${p.trial.id} failed after ${p.tries} attempt${p.tries === 1 ? '' : 's'}: ${line}\n`);
+  }
 
-  const dispatch = () => {
-    if (interrupted || fatal) {
-      if (inFlight.size === 0) resolveDone();
+  /** Give each idle slot the next queued trial; resolve `done` when nothing is left (or the run is stopping). */
+  private dispatch(): void {
+    if (this.interrupted || this.fatal) {
+      if (this.inFlight.size === 0) this.resolveDone();
       return;
     }
-    for (const slot of slots) {
-      if (slot.current || queue.length === 0) continue;
-      const p = queue.shift()!;
+    for (const slot of this.slots) {
+      if (slot.current || this.queue.length === 0) continue;
+      const p = this.queue.shift()!;
       p.tries++;
-      inFlight.set(p.trial.id, p);
-      status.set(p.trial.id, 'running');
-      markRunning(db, p.trial.id, { worker: slot.id, host, attempt: p.priorAttempts + p.tries });
-      heartbeat(db, slot.id, { currentTrial: p.trial.id, host });
+      this.inFlight.set(p.trial.id, p);
+      this.status.set(p.trial.id, 'running');
+      markRunning(this.db, p.trial.id, { worker: slot.id, host: this.host, attempt: p.priorAttempts + p.tries });
+      heartbeat(this.db, slot.id, { currentTrial: p.trial.id, host: this.host });
       slot.current = { trialId: p.trial.id, startedAt: Date.now(), progress: null };
-      slot.send({ type: 'run', trialId: p.trial.id, config: p.trial.config, ...(opts.backend ? { backend: opts.backend } : {}) });
+      slot.send({ type: 'run', trialId: p.trial.id, config: p.trial.config, ...(this.opts.backend ? { backend: this.opts.backend } : {}) });
     }
-    if (queue.length === 0 && inFlight.size === 0) resolveDone();
-  };
+    if (this.queue.length === 0 && this.inFlight.size === 0) this.resolveDone();
+  }
 
-  const onMessage = (slot: Slot, m: FromWorker) => {
+  private onMessage(slot: Slot, m: FromWorker): void {
     if (m.type === 'ready') return;
-    const p = inFlight.get(m.trialId);
+    const p = this.inFlight.get(m.trialId);
     if (!p || slot.current?.trialId !== m.trialId) return; // stale (aborted or restarted)
     if (m.type === 'progress') {
       slot.current.progress = m.progress;
       return;
     }
     slot.current = null;
-    heartbeat(db, slot.id, { currentTrial: null, host });
+    heartbeat(this.db, slot.id, { currentTrial: null, host: this.host });
     if (m.type === 'done') {
       const r = trialResultSchema.safeParse(m.result);
-      if (!r.success) retryOrFail(slot, p, 'InvalidResult', zodErrorLine(`trial ${m.trialId} result`, r.error));
+      // A malformed result repeats on every attempt: failed at once, as the sandbox does.
+      if (!r.success) this.retryOrFail(slot, p, { name: 'InvalidResult', message: zodErrorLine(`trial ${m.trialId} result`, r.error), kind: 'user' });
       else {
-        recordResult(db, m.trialId, r.data, { worker: slot.id, host, gitCommit });
-        finishTrial(m.trialId, r.data.status);
+        recordResult(this.db, m.trialId, r.data, { worker: slot.id, host: this.host, gitCommit: this.gitCommit });
+        this.finishTrial(m.trialId, r.data.status);
       }
     } else {
-      retryOrFail(slot, p, m.error.name, m.error.message);
+      this.retryOrFail(slot, p, m.error);
     }
-    dispatch();
-    progress.update(snapshot(slots));
-  };
-
-  const onCrash = (slot: Slot, trialId: string | null, reason: string) => {
-    if (interrupted) return; // runners die with us on Ctrl-C; their trials are re-queued below
-    const p = trialId ? inFlight.get(trialId) : undefined;
-    if (p) retryOrFail(slot, p, 'Crash', reason);
-    dispatch();
-  };
-
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    out.write(`\n${sig}: stopping; finished trials are saved, the ${inFlight.size} in flight will run next time\n`);
-    resolveDone();
-  };
-  const handleSignals = opts.handleSignals ?? true;
-  if (handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    this.dispatch();
+    this.progress.update(this.snapshot(this.slots));
   }
 
-  slots = createPool(concurrency, mode, { message: onMessage, crashed: onCrash }, opts.entry);
-  for (const s of slots) upsertWorker(db, { id: s.id, host, backend: opts.backend ?? null, pid: process.pid });
-  const ticker = setInterval(() => progress.update(snapshot(slots)), progress.tty ? 250 : Math.max(200, opts.progressMs ?? 5000));
-  try {
-    dispatch();
-    await done;
-  } finally {
-    clearInterval(ticker);
-    if (handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    await Promise.all(slots.map((s) => s.close()));
-    // Trials in flight when we stopped go back to the queue for the next run.
-    markQueued(db, [...inFlight.keys()]);
-    for (const id of inFlight.keys()) status.set(id, 'queued');
-    for (const s of slots) heartbeat(db, s.id, { currentTrial: null, host });
+  private onCrash(slot: Slot, trialId: string | null, reason: string): void {
+    if (this.interrupted) return; // runners die with us on Ctrl-C; their trials are re-queued by run()
+    const p = trialId ? this.inFlight.get(trialId) : undefined;
+    if (p) this.retryOrFail(slot, p, { name: 'Crash', message: reason, kind: 'retryable' });
+    this.dispatch();
   }
-  const snap = snapshot([]);
-  progress.finish(snap);
-  if (fatal) throw fatal;
-  return { sweep: spec.name, db: file, total: list.length, added, skipped, ran: ranHere, counts: snap.counts, interrupted, elapsedMs: Date.now() - t0 };
+
+  private stop(sig: NodeJS.Signals): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    this.out.write(`\n${sig}: stopping; finished trials are saved, the ${this.inFlight.size} in flight will run next time\n`);
+    this.resolveDone();
+  }
 }

@@ -7,11 +7,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
+import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
-export const backendNames = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
-export type BackendName = (typeof backendNames)[number];
+export { backendNames, type BackendName, BackendUnavailableError } from '../../core/backend.js';
 
 export interface BackendInfo {
   /** tfjs backend name: 'wasm', 'cpu', 'tensorflow' or 'webgpu'. */
@@ -20,14 +20,6 @@ export interface BackendInfo {
   device: string;
   /** tfjs-core version (plus the backend package's where it differs). */
   version: string;
-}
-
-/** A backend that cannot be used on this machine. */
-export class BackendUnavailableError extends HypersweepError {
-  override name = 'BackendUnavailableError';
-  constructor(backend: string, reason: string) {
-    super(`backend ${backend} is not available: ${reason}`);
-  }
 }
 
 const require = createRequire(import.meta.url);

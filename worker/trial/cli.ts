@@ -8,16 +8,16 @@ import { z } from 'zod';
 import { HypersweepError, InputError, parseOrThrow } from '../../core/errors.js';
 import { trialConfigSchema, type TrialConfig } from '../../core/config.js';
 import { assertWithinMemoryCap } from '../model/cost.js';
-import { createProgressReporter, type TrialProgress } from '../progress.js';
+import { createProgressReporter } from '../progress.js';
+import { backendNames } from '../../core/backend.js';
+import type { TrialProgress } from '../../core/progress.js';
 import type { TrialResult } from '../../core/result.js';
 import { checkTaskConfig } from '../tasks/index.js';
-
-const backendChoices = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 
 const optionsSchema = z.object({
   config: z.string().min(1),
   set: z.array(z.string()).default([]),
-  backend: z.enum(backendChoices, { error: () => `must be one of ${backendChoices.join(', ')}` }).default('auto'),
+  backend: z.enum(backendNames, { error: () => `must be one of ${backendNames.join(', ')}` }).default('auto'),
   json: z.boolean().default(false),
 });
 

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
+import type { CancelFlags } from '../../distributed/commands.js';
 import { dbOption, prefixOption, redisOption } from './_shared.js';
-
-export interface CancelFlags {
-  redis?: string;
-  prefix?: string;
-  db: string;
-  kill?: boolean;
-}
 
 export default function define(program: Command): Command {
   return program

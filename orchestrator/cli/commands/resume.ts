@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
+import type { ResumeFlags } from '../../distributed/commands.js';
 import { dbOption, prefixOption, redisOption } from './_shared.js';
-
-export interface ResumeFlags {
-  redis?: string;
-  prefix?: string;
-  db: string;
-  progressMs?: string;
-}
 
 export default function define(program: Command): Command {
   return program

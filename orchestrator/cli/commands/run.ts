@@ -1,17 +1,6 @@
 import type { Command } from 'commander';
+import type { RunFlags } from '../../local/command.js';
 import { dbOption, prefixOption, redisOption } from './_shared.js';
-
-export interface RunFlags {
-  db: string;
-  concurrency?: string;
-  backend?: string;
-  order?: string;
-  processes?: boolean;
-  progressMs?: string;
-  redis?: string;
-  prefix?: string;
-  local?: boolean;
-}
 
 export default function define(program: Command): Command {
   return program

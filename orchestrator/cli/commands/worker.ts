@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
+import type { WorkerFlags } from '../../distributed/commands.js';
 import { prefixOption, redisOption } from './_shared.js';
-
-export interface WorkerFlags {
-  redis?: string;
-  prefix?: string;
-  concurrency?: string;
-  backend?: string;
-  threads?: boolean;
-  lockDurationMs?: string;
-  stalledIntervalMs?: string;
-  maxStalledCount?: string;
-  heartbeatMs?: string;
-  shutdownTimeoutMs?: string;
-}
 
 export default function define(program: Command): Command {
   return program
