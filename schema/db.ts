@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -56,7 +56,10 @@ function sqliteMessage(err: unknown): string {
 
 const sqliteMagic = 'SQLite format 3\0';
 
-/** A reader's checks before SQLite sees the file: it exists, is a file, and starts like a SQLite database. */
+/**
+ * The checks before SQLite sees an existing file (a writer's new database may be an empty file): it starts like a SQLite database and, when no writer holds it
+ * (no FILE-wal), is as long as its header says (SQLite would only fail on the first missing page, mid-query).
+ */
 function checkReadable(file: string): void {
   let fd: number;
   try {
@@ -65,10 +68,16 @@ function checkReadable(file: string): void {
     throw new HypersweepError(`--db ${file}: cannot read it: ${sqliteMessage(err)}`);
   }
   try {
-    const head = Buffer.alloc(16);
-    const n = readSync(fd, head, 0, 16, 0);
+    const head = Buffer.alloc(100);
+    const n = readSync(fd, head, 0, 100, 0);
     if (n === 0) throw new HypersweepError(`--db ${file}: the file is empty, not a hypersweep database`);
-    if (n < 16 || head.toString('latin1') !== sqliteMagic) throw new HypersweepError(`--db ${file}: not a SQLite database, so not a hypersweep database`);
+    if (n < 100 || head.toString('latin1', 0, 16) !== sqliteMagic) throw new HypersweepError(`--db ${file}: not a SQLite database, so not a hypersweep database`);
+    // Bytes 28..31: the size in pages, valid when bytes 92..95 equal the change counter (24..27).
+    const pageSize = head.readUInt16BE(16) === 1 ? 65536 : head.readUInt16BE(16);
+    const pages = head.readUInt32BE(28);
+    if (!existsSync(`${file}-wal`) && head.readUInt32BE(92) === head.readUInt32BE(24) && fstatSync(fd).size < pages * pageSize) {
+      throw new HypersweepError(`--db ${file}: the database is truncated (${fstatSync(fd).size} bytes, its header says ${pages * pageSize})`);
+    }
   } finally {
     closeSync(fd);
   }
@@ -147,16 +156,25 @@ export function openDb(file: string, opts: OpenDbOptions = {}): Db {
     }
     const dir = dirname(resolve(file));
     if (!existsSync(dir)) throw new HypersweepError(`--db ${where}: directory ${dir} does not exist`);
-    if (readonly) checkReadable(file);
+    if (readonly || (existsSync(file) && statSync(file).size > 0)) checkReadable(file);
   }
   let sqlite: Database.Database | undefined;
   try {
     if (readonly) sqlite = openReader(file, busy);
     else {
+      if (file !== ':memory:' && statSync(file, { throwIfNoEntry: false })?.size) {
+        // Refuse a file that is not ours before a read-write connection touches it (it would add -wal/-shm).
+        const probe = openReader(file, busy);
+        try {
+          refuse(where, schemaState(probe), false);
+        } finally {
+          probe.close();
+        }
+      }
       sqlite = new Database(file === ':memory:' ? file : plainPath(file), { fileMustExist: opts.mustExist === true });
       sqlite.pragma(`busy_timeout = ${busy}`);
     }
-    // Reads the schema: a file that is not SQLite, or is truncated, fails here.
+    // Reads the schema: a file that is not SQLite fails here.
     refuse(where, schemaState(sqlite), readonly);
     if (!readonly) {
       sqlite.pragma('journal_mode = WAL');
