@@ -33,7 +33,7 @@ export function sweepList(db: Db): SweepStatus[] {
   const rows = storedStatusCounts(db);
   return list.map((s) => {
     const counts = Object.fromEntries(trialStatuses.map((st) => [st, 0])) as Record<TrialStatus, number>;
-    for (const r of rows) if (r.sweep === s.name) counts[r.status as TrialStatus] = r.n;
+    for (const r of rows) if (r.sweep === s.name) counts[r.status] = r.n;
     const total = trialStatuses.reduce((a, st) => a + counts[st], 0);
     const done = counts.completed + counts.diverged + counts.failed + counts.cancelled;
     return {

@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 import { countColumnOf, statusColumns, storedCubeSums, sumColumn, type CubeSum } from './ddl.js';
 import { cubeKeyColumns, type CubeKeyColumn, type KeyFieldValues } from './keys.js';
 import { whereOf, type GroupKey, type Selection } from './queries-keys.js';
-import { kernelMetrics, sweepTrials, trialStatuses, trials } from './tables.js';
+import { kernelMetrics, sweepTrials, trialStatuses, trials, type TrialStatus } from './tables.js';
 
 /**
  * The sweep cube: per group of the cube keys (keys.ts: every key column but seed), the counts and sums of every
@@ -39,12 +39,12 @@ export function readStoredCube(db: Db, sweep: string): CubeRow[] {
   return db.select(storedFields).from(sql`sweep_cube`).where(sql`sweep = ${sweep} AND trials > 0`).all();
 }
 
+type StatusSums = { sweep: string } & Record<`st_${TrialStatus}`, number>;
+const statusFields = Object.fromEntries([['sweep', sql.raw('sweep')], ...statusColumns.map((c) => [c, sql.raw(`sum(${c})`)])]) as Fields<StatusSums>;
+
 /** Trial counts per sweep and status, from the stored cube. */
-export function storedStatusCounts(db: Db): Array<{ sweep: string; status: string; n: number }> {
-  const fields = Object.fromEntries([['sweep', sql.raw('sweep')], ...statusColumns.map((c) => [c, sql.raw(`sum(${c})`)])]) as Fields<
-    { sweep: string } & Record<string, number>
-  >;
-  const rows = db.select(fields).from(sql`sweep_cube`).groupBy(sql`sweep`).all();
+export function storedStatusCounts(db: Db): Array<{ sweep: string; status: TrialStatus; n: number }> {
+  const rows = db.select(statusFields).from(sql`sweep_cube`).groupBy(sql`sweep`).all();
   return rows.flatMap((r) => trialStatuses.map((s) => ({ sweep: r.sweep, status: s, n: Number(r[`st_${s}`]) })));
 }
 
