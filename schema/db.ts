@@ -116,7 +116,9 @@ const plainPath = (file: string) => (file.startsWith('file:') ? `./${file}` : fi
 /**
  * The read-only connection. While no other connection has the file open (in WAL mode SQLite keeps FILE-wal
  * while any connection is open), it is opened `immutable`: the file alone is the database, no locks are taken
- * and no -wal/-shm files are created. Otherwise it shares the writer's -wal/-shm, as any reader must.
+ * and no -wal/-shm files are created. Otherwise it shares the writer's -wal/-shm, as any reader must. A writer
+ * that starts during a snapshot read is not seen by it (the dashboard moves to a shared connection at its next
+ * request, see liveReader); one writer per file and short reads keep that window small.
  */
 function openReader(file: string, busyTimeoutMs: number): Database.Database {
   let sqlite: Database.Database | undefined;
