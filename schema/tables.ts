@@ -6,7 +6,7 @@ import { keyColumns, type KeyColumn } from './keys.js';
 /**
  * The results database's tables. One writer per file (the orchestrator / local runner); remote workers send
  * results through Redis. The config-key columns of `trials` come from keys.ts; the views, indexes and the sweep
- * cube built on these tables are in ddl.ts. Columns may be added, not renamed (readers of older files).
+ * cube built on these tables are in ddl.ts.
  */
 
 export const trialStatuses = ['queued', 'running', 'completed', 'failed', 'diverged', 'cancelled'] as const;
