@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
-import { closeDb, liveReader, openDb, type LiveReader } from '../schema/db.js';
+import { closeDb, liveReader, openDb, readWith, type LiveReader } from '../schema/db.js';
 import { writeAtomic } from '../schema/queries-cli.js';
 import { resolveSweep } from '../schema/queries-keys.js';
 import { buildReport } from './report.js';
@@ -50,7 +50,7 @@ export function runReport(raw: Record<string, unknown>): void {
   const db = openDb(o.db, { readonly: true });
   let html: string;
   try {
-    html = buildReport(db, resolveSweep(db, o.sweep));
+    html = readWith(o.db, db, (d) => buildReport(d, resolveSweep(d, o.sweep)));
   } finally {
     closeDb(db);
   }

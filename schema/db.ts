@@ -263,6 +263,19 @@ export function upgradeDb(file: string): number {
   }
 }
 
+/**
+ * Run a reader's work on `db`, turning an SQLite error (a damaged page found mid-query) into one line about the
+ * file, as for the files openDb refuses.
+ */
+export function readWith<T>(file: string, db: Db, fn: (db: Db) => T): T {
+  try {
+    return fn(db);
+  } catch (err) {
+    if (err instanceof Database.SqliteError) throw new HypersweepError(`--db ${file}: cannot read the database: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Close the underlying connection (checkpoints the WAL when it is the last one). */
 export function closeDb(db: Db): void {
   const sqlite = db.$client;

@@ -2,7 +2,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
-import { closeDb, openDb, upgradeDb, type Db } from './db.js';
+import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
 import { agreement, convergence, kinds, modes, movement, phases } from './queries-aggregate.js';
 import { exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
@@ -30,7 +30,7 @@ const convergenceFlags = selectionFlags.extend({
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
   try {
-    return fn(db);
+    return readWith(file, db, fn);
   } finally {
     closeDb(db);
   }

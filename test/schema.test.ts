@@ -213,4 +213,25 @@ describe('files that are not a hypersweep database of this version', () => {
       expect(existsSync(join(sub, 'out.html'))).toBe(false);
     }
   });
+
+  it('a damaged page found mid-query is one line and exit 2 for query, export and report', async () => {
+    const f = join(dir, 'damaged.db');
+    // The root pages of the results tables and indexes overwritten; the schema, the migrations and sweeps still read.
+    const c = openDb(good, { readonly: true });
+    const roots = c.$client
+      .prepare("SELECT rootpage FROM sqlite_master WHERE rootpage > 0 AND tbl_name IN ('trials', 'kernel_metrics', 'sweep_trials', 'sweep_cube')")
+      .pluck()
+      .all() as number[];
+    closeDb(c);
+    const bytes = Buffer.from(readFileSync(good));
+    const pageSize = bytes.readUInt16BE(16);
+    for (const p of roots) bytes.fill(0xa5, (p - 1) * pageSize, p * pageSize);
+    writeFileSync(f, bytes);
+    for (const args of [['query', 'agreement', '--db', f], ['export', '--db', f, '--format', 'csv'], ['report', '--db', f, '--out', join(dir, 'damaged.html')]]) {
+      const r = await runCli(args);
+      expect([args[0], r.code]).toEqual([args[0], 2]);
+      expect(r.stderr.trim().split('\n'), args[0]).toHaveLength(1);
+      expect(r.stderr, args[0]).toMatch(/cannot read the database: .*malformed|not a database/);
+    }
+  });
 });
