@@ -1,34 +1,19 @@
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
-import { closeDb, openDb, type Db } from '../schema/db.js';
-import { resolveSweep } from '../schema/queries.js';
+import { closeDb, liveReader, openDb, readWith, type LiveReader } from '../schema/db.js';
 import { writeAtomic } from '../schema/queries-cli.js';
-import { ensureViews } from '../schema/views.js';
+import { resolveSweep } from '../schema/queries-keys.js';
 import { buildReport } from './report.js';
 import { createDashboardServer, listen } from './server.js';
 
 /** CLI glue for `hypersweep dashboard` and `hypersweep report`. */
 
-/**
- * Open the database for reading with a large page cache. First, best effort, create the views and covering
- * indexes the aggregates use (needs write access once; skipped with a note if the file is read-only).
- */
-export function openForDashboard(file: string): Db {
-  try {
-    const w = openDb(file, { mustExist: true });
-    try {
-      ensureViews(w);
-    } finally {
-      closeDb(w);
-    }
-  } catch (err) {
-    if (err instanceof HypersweepError && /no database there|is a directory|does not exist/.test(err.message)) throw err;
-    process.stderr.write(`hypersweep: note: could not create the query indexes (${err instanceof Error ? err.message : String(err)}); queries will be slower\n`);
-  }
-  const db = openDb(file, { readonly: true });
-  db.$client.pragma('cache_size = -131072'); // 128 MiB
-  db.$client.pragma('mmap_size = 1073741824');
-  return db;
+/** Open the database read-only for the dashboard (following writers that start later), with a large page cache. */
+export function openForDashboard(file: string): LiveReader {
+  return liveReader(file, (db) => {
+    db.$client.pragma('cache_size = -131072'); // 128 MiB
+    db.$client.pragma('mmap_size = 1073741824');
+  });
 }
 
 const portSchema = z.coerce.number({ error: 'expected a port number from 0 to 65535' }).int('expected a port number from 0 to 65535').min(0, 'expected a port number from 0 to 65535').max(65535, 'expected a port number from 0 to 65535');
@@ -37,12 +22,12 @@ const dashboardFlags = z.object({ db: z.string().min(1), port: portSchema, host:
 export async function runDashboard(raw: Record<string, unknown>): Promise<void> {
   const o = parseOrThrow(dashboardFlags, raw, 'dashboard');
   const db = openForDashboard(o.db);
-  const server = createDashboardServer(db);
+  const server = createDashboardServer(() => db.current());
   let addr: { host: string; port: number };
   try {
     addr = await listen(server, o.port, o.host);
   } catch (err) {
-    closeDb(db);
+    db.close();
     throw new HypersweepError(`dashboard: cannot listen on ${o.host}:${o.port}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const shown = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
@@ -55,7 +40,7 @@ export async function runDashboard(raw: Record<string, unknown>): Promise<void> 
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  closeDb(db);
+  db.close();
 }
 
 const reportFlags = z.object({ db: z.string().min(1), sweep: z.string().min(1).optional(), out: z.string().min(1) });
@@ -65,7 +50,7 @@ export function runReport(raw: Record<string, unknown>): void {
   const db = openDb(o.db, { readonly: true });
   let html: string;
   try {
-    html = buildReport(db, resolveSweep(db, o.sweep));
+    html = readWith(o.db, db, (d) => buildReport(d, resolveSweep(d, o.sweep)));
   } finally {
     closeDb(db);
   }

@@ -1,14 +1,13 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
-import {
-  agreement, agreementFromCube, cubeKeys, heatmap, heatmapFromCube, movement, movementFromCube, slopeOverGroups,
-  type CubeRow,
-  type ConfigValue, type FitInfo, type HeatmapCell, type HeatmapMetric, type LogSums,
-} from '../schema/queries.js';
-import { cubeReady, storedStatusCounts } from '../schema/queries-cube.js';
+import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube } from '../schema/queries-aggregate.js';
+import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
+import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
+import type { ConfigValue } from '../schema/queries-keys.js';
+import { slopeOverGroups, type FitInfo, type LogSums } from '../schema/queries-slope.js';
 import { downsample } from '../schema/queries-stats.js';
-import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials, trialStatuses, type TrialStatus } from '../schema/tables.js';
+import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials, trialStatuses, type Trial, type TrialStatus } from '../schema/tables.js';
 
 /**
  * What the dashboard and the report show, computed on the server from bound-parameter queries: sweep status,
@@ -30,18 +29,11 @@ export interface SweepStatus {
 
 export function sweepList(db: Db): SweepStatus[] {
   const list = db.select({ name: sweeps.name, task: sweeps.task, createdAt: sweeps.createdAt }).from(sweeps).orderBy(asc(sweeps.createdAt), asc(sweeps.name)).all();
-  // Counts per status from the stored cube (kept by triggers) when it is there, else one join over the trials.
-  const rows = cubeReady(db)
-    ? storedStatusCounts(db)
-    : db
-      .select({ sweep: sweepTrials.sweep, status: trials.status, n: count() })
-      .from(sweepTrials)
-      .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
-      .groupBy(sweepTrials.sweep, trials.status)
-      .all();
+  // Counts per status from the stored cube (kept by triggers).
+  const rows = storedStatusCounts(db);
   return list.map((s) => {
     const counts = Object.fromEntries(trialStatuses.map((st) => [st, 0])) as Record<TrialStatus, number>;
-    for (const r of rows) if (r.sweep === s.name) counts[r.status as TrialStatus] = r.n;
+    for (const r of rows) if (r.sweep === s.name) counts[r.status] = r.n;
     const total = trialStatuses.reduce((a, st) => a + counts[st], 0);
     const done = counts.completed + counts.diverged + counts.failed + counts.cancelled;
     return {
@@ -68,8 +60,8 @@ export interface CurveTrial {
 
 /**
  * Loss curves of up to `limit` finished trials, spread over the (f.width, g.width) cells (lowest seeds first),
- * each downsampled to at most `points` points (LTTB). Walks the cells with index seeks (trials_cells_idx from
- * ensureViews) instead of scanning the sweep, so it stays fast on large sweeps.
+ * each downsampled to at most `points` points (LTTB). Walks the cells with index seeks (trials_cells_idx,
+ * schema/ddl.ts) instead of scanning the sweep, so it stays fast on large sweeps.
  */
 export function lossCurves(db: Db, sweep: string, o: { limit: number; points: number }): { trials: CurveTrial[] } {
   // Distinct (f.width, g.width) cells of the whole table, by skip-scan: one seek per cell.
@@ -185,7 +177,7 @@ function toWidthChart(by: string[], groups: ChartGroup[], fit: FitInfo): WidthCh
 
 const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', by: [], points: [], fits: [], note });
 
-/** The sweep's cube (schema/queries.ts sweepCube), memoised by the caller while the database is unchanged. */
+/** The sweep's cube (schema/queries-cube.ts sweepCube), memoised by the caller while the database is unchanged. */
 export type CubeSource = (sweep: string) => CubeRow[];
 
 /** Kernel distance per width group (grouping by the config columns that vary), with the log-log slope. */
@@ -259,15 +251,15 @@ export interface TrialDetail {
   id: string;
   status: string;
   sweeps: string[];
-  config: unknown;
-  metrics: unknown;
+  config: Trial['config'];
+  metrics: Trial['metrics'];
   backend: string | null;
   worker: string | null;
   host: string | null;
   attempts: number;
   error: string | null;
-  timings: unknown;
-  versions: unknown;
+  timings: Trial['timings'];
+  versions: Trial['versions'];
   kernel: Array<{ phase: string; kind: string; mode: string; relFrob: number; alignment: number | null; movement: number | null }>;
   curve: Array<[number, number]>;
   curvePoints: number;

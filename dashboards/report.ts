@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
-import { agreement, convergence, movement, columnKeys, varyingKeys, type FitInfo } from '../schema/queries.js';
+import { agreement, convergence, movement } from '../schema/queries-aggregate.js';
+import { columnKeys, varyingKeys } from '../schema/queries-keys.js';
+import type { FitInfo } from '../schema/queries-slope.js';
 import { agreementTable, convergenceTable, fitLine, movementTable, type Tabular } from '../schema/queries-format.js';
 import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';

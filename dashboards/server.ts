@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { zodErrorLine } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
-import { heatmapMetrics, kinds, modes, phases, sweepCube, type CubeRow } from '../schema/queries.js';
+import { kinds, modes, phases } from '../schema/queries-aggregate.js';
+import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
+import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
 import { type CubeSource, distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
 
@@ -110,7 +112,10 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
-export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Server {
+/** Serve `db`, or the connection `source` gives at each request (a LiveReader's, which may be replaced). */
+export function createDashboardServer(source: Db | (() => Db), opts: DashboardOptions = {}): Server {
+  const current = typeof source === 'function' ? source : () => source;
+  let db = current();
   const minRefreshMs = opts.minRefreshMs ?? 1000;
   const useCache = opts.cache ?? true;
   const cache = new Map<string, string>();
@@ -151,6 +156,13 @@ export function createDashboardServer(db: Db, opts: DashboardOptions = {}): Serv
       const args = m.map((s) => decodeURIComponent(s));
       const key = `${segs}?${[...url.searchParams].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
       const now = Date.now();
+      const next = current();
+      if (next !== db) {
+        // A new connection (a writer started): its data_version counts afresh, and the cached answers are stale.
+        db = next;
+        version = -1;
+        versionAt = 0;
+      }
       const v = dataVersion();
       if (v !== version && now - versionAt >= minRefreshMs) {
         cache.clear();

@@ -109,8 +109,7 @@ export function formatDetail(d: SweepDetail): string {
 }
 
 export async function runStatusCommand(sweep: string | undefined, flags: StatusFlags): Promise<void> {
-  // Read-write but never writing: a read-only connection would leave -wal/-shm files behind.
-  const db = openDb(flags.db, { mustExist: true, migrate: false });
+  const db = openDb(flags.db, { readonly: true });
   try {
     if (sweep === undefined) {
       if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts }))));

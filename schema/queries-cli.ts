@@ -2,10 +2,11 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
-import { closeDb, openDb, type Db } from './db.js';
-import { agreement, convergence, exportTrials, kinds, modes, movement, parseBy, parseWhere, phases, resolveSweep } from './queries.js';
+import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
+import { agreement, convergence, kinds, modes, movement, phases } from './queries-aggregate.js';
+import { exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
-import { ensureViews } from './views.js';
+import { parseBy, parseWhere, resolveSweep } from './queries-keys.js';
 
 /** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
 
@@ -29,7 +30,7 @@ const convergenceFlags = selectionFlags.extend({
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
   try {
-    return fn(db);
+    return readWith(file, db, fn);
   } finally {
     closeDb(db);
   }
@@ -101,13 +102,12 @@ export function runExport(raw: Record<string, unknown>): void {
   else process.stdout.write(text);
 }
 
+/**
+ * `hypersweep query views`: bring the database's schema up to date (the views, indexes and sweep cube are part
+ * of the migrations) — the upgrade a reader asks for when it finds a database made by an older version.
+ */
 export function runViews(raw: Record<string, unknown>): void {
   const o = parseOrThrow(z.object({ db: z.string().min(1) }), raw, 'query views');
-  const db = openDb(o.db, { mustExist: true, views: false });
-  try {
-    const changed = ensureViews(db);
-    process.stdout.write(changed.length ? `created or updated: ${changed.join(', ')}\n` : 'views are up to date\n');
-  } finally {
-    closeDb(db);
-  }
+  const applied = upgradeDb(o.db);
+  process.stdout.write(applied > 0 ? `upgraded the schema (${applied} migration${applied === 1 ? '' : 's'}): views, indexes and sweep cube are current\n` : 'views are up to date\n');
 }

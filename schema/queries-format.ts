@@ -1,4 +1,6 @@
-import type { AgreementResult, ConfigValue, ConvergenceResult, FitInfo, MovementResult } from './queries.js';
+import type { AgreementResult, ConvergenceResult, MovementResult } from './queries-aggregate.js';
+import type { ConfigValue } from './queries-keys.js';
+import type { FitInfo } from './queries-slope.js';
 
 /** Output of the query commands: an aligned text table, CSV (RFC 4180) or one JSON object. */
 export const formats = ['table', 'csv', 'json'] as const;

@@ -2,6 +2,7 @@ import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { TrialConfig } from '../core/config.js';
 import { trialResultSchema, type KernelAgreement, type TrialResult } from '../core/result.js';
 import type { Db } from './db.js';
+import { keyValues } from './keys.js';
 import {
   kernelMetrics,
   metricPoints,
@@ -16,8 +17,9 @@ import {
 } from './tables.js';
 
 /**
- * Typed writes and reads shared by the local runner and the distributed orchestrator. Every write is one
- * synchronous `immediate` transaction, so a crash leaves either all of it or none. One writer per db file.
+ * Typed writes and reads shared by the local runner and the distributed orchestrator. Every write is atomic, so
+ * a crash leaves either all of it or none: one synchronous `immediate` transaction, or a single statement
+ * (upsertWorker, heartbeat). One writer per db file.
  */
 
 /** What upsertSweep needs of a sweep spec (the parsed sweep file). */
@@ -57,13 +59,7 @@ export function upsertSweep(db: Db, spec: SweepRecord, list: TrialRecord[]): { a
           id,
           sweep: spec.name,
           config: c,
-          task: c.task,
-          fWidth: c.f.width,
-          fDepth: c.f.depth,
-          gWidth: c.g.width,
-          gDepth: c.g.depth,
-          seed: c.seed,
-          lr: c.train.lr,
+          ...keyValues(c),
           status: 'queued' as const,
           queuedAt: now,
         }));
@@ -274,14 +270,13 @@ export interface WorkerRecord {
   id: string;
   host: string;
   backend?: string | null;
-  device?: string | null;
   pid?: number | null;
 }
 
 /** Register (or re-register) a worker; its heartbeat starts now. */
 export function upsertWorker(db: Db, w: WorkerRecord): void {
   const now = new Date();
-  const row = { host: w.host, backend: w.backend ?? null, device: w.device ?? null, pid: w.pid ?? null, heartbeatAt: now };
+  const row = { host: w.host, backend: w.backend ?? null, pid: w.pid ?? null, heartbeatAt: now };
   db.insert(workers)
     .values({ id: w.id, ...row, startedAt: now, currentTrial: null })
     .onConflictDoUpdate({ target: workers.id, set: row })

@@ -1,8 +1,12 @@
 import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { TrialConfig } from '../core/config.js';
+import type { TrialResult } from '../core/result.js';
+import { keyColumns, type KeyColumn } from './keys.js';
 
 /**
- * The results database. One writer per file (the orchestrator / local runner); remote workers send results
- * through Redis. Draft shared by the orchestration and query work: columns may be added, not renamed.
+ * The results database's tables. One writer per file (the orchestrator / local runner); remote workers send
+ * results through Redis. The config-key columns of `trials` come from keys.ts; the views, indexes and the sweep
+ * cube built on these tables are in ddl.ts.
  */
 
 export const trialStatuses = ['queued', 'running', 'completed', 'failed', 'diverged', 'cancelled'] as const;
@@ -13,11 +17,22 @@ export const sweeps = sqliteTable('sweeps', {
   name: text('name').primaryKey(),
   task: text('task').notNull(),
   /** The sweep file as parsed (JSON). */
-  spec: text('spec', { mode: 'json' }).notNull(),
+  spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
   retries: integer('retries').notNull().default(2),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });
+
+const keyBuilders = {
+  text: (name: string) => text(name).notNull(),
+  integer: (name: string) => integer(name).notNull(),
+  real: (name: string) => real(name).notNull(),
+};
+
+/** The config-key columns (task, f_width, ...), from the one declaration in keys.ts. */
+const keyColumnBuilders = Object.fromEntries(keyColumns.map((k) => [k.field, keyBuilders[k.type](k.column)])) as {
+  [C in KeyColumn as C['field']]: ReturnType<(typeof keyBuilders)[C['type']]>;
+};
 
 export const trials = sqliteTable(
   'trials',
@@ -26,29 +41,23 @@ export const trials = sqliteTable(
     id: text('id').primaryKey(),
     /** The sweep that first created the trial; membership lives in sweep_trials. */
     sweep: text('sweep').notNull().references(() => sweeps.name),
-    config: text('config', { mode: 'json' }).notNull(),
-    task: text('task').notNull(),
-    fWidth: integer('f_width').notNull(),
-    fDepth: integer('f_depth').notNull(),
-    gWidth: integer('g_width').notNull(),
-    gDepth: integer('g_depth').notNull(),
-    seed: integer('seed').notNull(),
-    lr: real('lr').notNull(),
+    config: text('config', { mode: 'json' }).$type<TrialConfig>().notNull(),
+    ...keyColumnBuilders,
     status: text('status', { enum: trialStatuses }).notNull(),
     attempts: integer('attempts').notNull().default(0),
     worker: text('worker'),
     host: text('host'),
     backend: text('backend'),
-    versions: text('versions', { mode: 'json' }),
+    versions: text('versions', { mode: 'json' }).$type<TrialResult['versions']>(),
     gitCommit: text('git_commit'),
-    timings: text('timings', { mode: 'json' }),
+    timings: text('timings', { mode: 'json' }).$type<TrialResult['timings']>(),
     error: text('error'),
     trainLoss: real('train_loss'),
     testLoss: real('test_loss'),
     testAccuracy: real('test_accuracy'),
     stepsRun: integer('steps_run'),
     /** The full result metrics object (JSON), for fields without a column. */
-    metrics: text('metrics', { mode: 'json' }),
+    metrics: text('metrics', { mode: 'json' }).$type<TrialResult['metrics']>(),
     queuedAt: integer('queued_at', { mode: 'timestamp_ms' }),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
@@ -102,7 +111,6 @@ export const workers = sqliteTable('workers', {
   id: text('id').primaryKey(),
   host: text('host').notNull(),
   backend: text('backend'),
-  device: text('device'),
   pid: integer('pid'),
   currentTrial: text('current_trial'),
   startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep } from '../dashboards/seed.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
-import { type CubeRow, sweepCube, sweepCubeDirect } from '../schema/queries.js';
-import { cubeReady, ensureCube, readStoredCube, storedCubeSums, storedStatusCounts } from '../schema/queries-cube.js';
+import { cubeDirect, cubeKeyOf, readStoredCube, storedStatusCounts, sweepCube, type CubeRow } from '../schema/queries-cube.js';
+import { cubeFillSql, cubeTableDdl, derivedObjectsSql, storedCubeSums } from '../schema/ddl.js';
 import { recordFailure, recordResult } from '../schema/store.js';
 import type { TrialStatus } from '../schema/tables.js';
 import type { TrialResult } from '../core/result.js';
@@ -12,11 +12,11 @@ import type { TrialResult } from '../core/result.js';
 let db: Db;
 let ids: string[] = [];
 
-const keyOf = (r: CubeRow) => JSON.stringify([0, 1, 2, 3, 4, 5].map((i) => r[`g${i}`]));
+const keyOf = (r: CubeRow) => JSON.stringify(cubeKeyOf(r));
 
 function expectCubeMatches(sweep: string): void {
-  const stored = readStoredCube(db, sweep) as unknown as CubeRow[];
-  const direct = sweepCubeDirect(db, { sweep }).filter((r) => Number(r.trials) > 0);
+  const stored = readStoredCube(db, sweep);
+  const direct = cubeDirect(db, { sweep }).filter((r) => Number(r.trials) > 0);
   expect(stored.map(keyOf).sort()).toEqual(direct.map(keyOf).sort());
   const byKey = new Map(direct.map((r) => [keyOf(r), r]));
   for (const s of stored) {
@@ -69,9 +69,8 @@ beforeAll(() => {
 afterAll(() => closeDb(db));
 
 describe('stored sweep cube', () => {
-  it('is created by openDb (ensureViews) and is what sweepCube reads', () => {
-    expect(cubeReady(db)).toBe(true);
-    expect(ensureCube(db)).toEqual([]);
+  it('is created by openDb (the derived-objects migration) and is what sweepCube reads', () => {
+    expect(db.$client.prepare("SELECT sql FROM sqlite_master WHERE name = 'sweep_cube'").pluck().get()).toBe(cubeTableDdl);
     expect(readStoredCube(db, 'S')).toHaveLength(6);
     expect(readStoredCube(db, 'T')).toHaveLength(6);
     expect(sweepCube(db, { sweep: 'S' })).toEqual(readStoredCube(db, 'S'));
@@ -89,7 +88,7 @@ describe('stored sweep cube', () => {
     recordResult(db, queued[0], result(0), { worker: 'w', host: 'h' }); // the same result again
     // Counts unchanged; sums unchanged up to rounding (the old contribution is subtracted, the same one added).
     const after = readStoredCube(db, 'S');
-    expect(after.map((r) => [r.g1, r.g3, r.trials, r.iN, r.fN, r.mN, r.lossN])).toEqual(before.map((r) => [r.g1, r.g3, r.trials, r.iN, r.fN, r.mN, r.lossN]));
+    expect(after.map((r) => [r.fWidth, r.gWidth, r.trials, r.iN, r.fN, r.mN, r.lossN])).toEqual(before.map((r) => [r.fWidth, r.gWidth, r.trials, r.iN, r.fN, r.mN, r.lossN]));
     after.forEach((r, i) => {
       for (const f of storedCubeSums) {
         const b = before[i][f];
@@ -112,10 +111,15 @@ describe('stored sweep cube', () => {
     expectCountsMatch();
   });
 
-  it('is rebuilt from the tables when missing', () => {
-    db.$client.exec('DROP TABLE sweep_cube');
-    expect(cubeReady(db)).toBe(false);
-    expect(ensureCube(db)).toEqual(['sweep_cube']);
+  it('is rebuilt from the tables by the derived-objects statements (an upgrade), and by its fill alone', () => {
+    db.$client.exec('DELETE FROM sweep_cube');
+    db.$client.transaction(() => {
+      for (const stmt of derivedObjectsSql()) db.$client.exec(stmt);
+    })();
+    expectCubeMatches('S');
+    expectCountsMatch();
+    db.$client.exec('DELETE FROM sweep_cube');
+    db.$client.exec(cubeFillSql);
     expectCubeMatches('S');
     expectCountsMatch();
   });

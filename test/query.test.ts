@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../core/identity.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
-import {
-  agreement, agreementFromCube, convergence, cubeKeys, exportTrials, heatmap, heatmapFromCube, heatmapMetrics, movement, movementFromCube,
-  parseWhere, sweepCube, varyingKeys,
-} from '../schema/queries.js';
+import { agreement, agreementFromCube, convergence, cubeKeys, movement, movementFromCube } from '../schema/queries-aggregate.js';
+import { sweepCube } from '../schema/queries-cube.js';
+import { exportTrials } from '../schema/queries-export.js';
+import { heatmap, heatmapFromCube, heatmapMetrics } from '../schema/queries-heatmap.js';
+import { parseWhere, varyingKeys } from '../schema/queries-keys.js';
 import { fitLogLogSlope, tQuantile } from '../schema/queries-stats.js';
 import { recordFailure, recordResult, upsertSweep } from '../schema/store.js';
-import { ensureViews } from '../schema/views.js';
 import type { TrialConfigInput } from '../core/config.js';
 import { mulberry32 as rng } from '../worker/model/rng.js';
 import type { TrialResult } from '../core/result.js';
@@ -335,11 +335,7 @@ describe('sweep cube (the dashboard\'s one-pass aggregate)', () => {
 
 describe('SQL views', () => {
   it('agree with the query functions', () => {
-    // openDb creates the views and indexes with the migrations; ensureViews then has nothing to do, and restores a
-    // dropped view.
-    expect(ensureViews(db)).toEqual([]);
-    db.$client.exec('DROP VIEW v_agreement');
-    expect(ensureViews(db)).toEqual(['v_agreement']);
+    // The views come with the migrations (schema/ddl.ts, derived-objects migration).
     const q = agreement(db, { sweep: 'A' });
     const rows = db.$client
       .prepare("SELECT f_width, n, distance_mean, distance_sd FROM v_agreement WHERE sweep = ? AND phase = 'init' AND kind = 'ntk' AND mode = 'exact' ORDER BY f_width")
@@ -442,16 +438,21 @@ describe('hypersweep query / export (CLI)', () => {
     }
   });
 
-  it('creates the SQL views from the command line', async () => {
-    // A database made before the views existed: migrated tables, no views or covering indexes.
+  it('creates the SQL views from the command line (upgrading an older database)', async () => {
+    // A database made before the views existed: migrated tables, no views or covering indexes, and the
+    // derived-objects migration not recorded.
     const fresh = join(dir, 'views.db');
     const w = openDb(fresh);
     w.$client.exec('DROP VIEW v_trials_flat; DROP VIEW v_agreement; DROP VIEW v_convergence; DROP VIEW v_movement');
     w.$client.exec('DROP INDEX trials_cover_idx; DROP INDEX trials_cells_idx; DROP INDEX kernel_metrics_cover_idx');
+    w.$client.exec('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)');
     closeDb(w);
+    const old = await runCli(['query', 'agreement', '--db', fresh]);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/older hypersweep.*hypersweep query views --db/);
     const r = await runCli(['query', 'views', '--db', fresh]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/created or updated: .*v_agreement/);
+    expect(r.stdout).toMatch(/upgraded the schema \(1 migration\)/);
     const again = await runCli(['query', 'views', '--db', fresh]);
     expect(again.stdout).toMatch(/up to date/);
     const v = openDb(fresh, { readonly: true });

@@ -4,7 +4,7 @@
  * globals from /vendor (served from node_modules).
  */
 import type { CurveTrial, SweepStatus, TrialDetail, TrialRow, WidthChart } from '../data.js';
-import type { HeatmapCell, HeatmapMetric } from '../../schema/queries.js';
+import type { HeatmapCell, HeatmapMetric } from '../../schema/queries-heatmap.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './charts.js';
 
 type Embed = (el: HTMLElement, spec: Spec, opts: Record<string, unknown>) => Promise<{ view: { finalize(): void } }>;

@@ -4,7 +4,8 @@
  * a `name`, which Vega's SVG renderer writes as a class on the mark group (`<name>_marks`), so marks can be counted.
  */
 import type { CurveTrial, TrialDetail, WidthChart } from '../data.js';
-import type { FitInfo, HeatmapCell, HeatmapMetric } from '../../schema/queries.js';
+import type { HeatmapCell, HeatmapMetric } from '../../schema/queries-heatmap.js';
+import type { FitInfo } from '../../schema/queries-slope.js';
 
 export type Spec = Record<string, unknown>;
 
