@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
+import { assertOutNotInput, databaseFiles } from '../core/out-file.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { resolveSweep } from '../schema/queries.js';
 import { writeAtomic } from '../schema/queries-cli.js';
 import { ensureViews } from '../schema/views.js';
 import { buildReport } from './report.js';
-import { createDashboardServer, listen } from './server.js';
+import { assets, createDashboardServer, listen } from './server.js';
 
 /** CLI glue for `hypersweep dashboard` and `hypersweep report`. */
 
@@ -62,6 +63,8 @@ const reportFlags = z.object({ db: z.string().min(1), sweep: z.string().min(1).o
 
 export function runReport(raw: Record<string, unknown>): void {
   const o = parseOrThrow(reportFlags, raw, 'report');
+  // The report reads the database and inlines the chart libraries.
+  assertOutNotInput(o.out, [...databaseFiles(o.db), ...Object.values(assets).map((a) => a.file)]);
   const db = openDb(o.db, { readonly: true });
   let html: string;
   try {
