@@ -32,13 +32,20 @@ export function openForDashboard(file: string): Db {
   return db;
 }
 
-const portSchema = z.coerce.number({ error: 'expected a port number from 0 to 65535' }).int('expected a port number from 0 to 65535').min(0, 'expected a port number from 0 to 65535').max(65535, 'expected a port number from 0 to 65535');
-const dashboardFlags = z.object({ db: z.string().min(1), port: portSchema, host: z.string().min(1) });
+const portMsg = 'expected a port number from 0 to 65535 in decimal digits';
+/** Decimal only: Number('0x50') would be 80. */
+const portSchema = z.string().regex(/^\d{1,5}$/, portMsg).transform(Number).pipe(z.number().max(65535, portMsg));
+const dashboardFlags = z.object({
+  db: z.string().min(1),
+  port: portSchema,
+  host: z.string().min(1),
+  allowHost: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name (letters, digits, "." and "-")')).default([]),
+});
 
 export async function runDashboard(raw: Record<string, unknown>): Promise<void> {
   const o = parseOrThrow(dashboardFlags, raw, 'dashboard');
   const db = openForDashboard(o.db);
-  const server = createDashboardServer(db);
+  const server = createDashboardServer(db, { allowedHosts: o.allowHost });
   let addr: { host: string; port: number };
   try {
     addr = await listen(server, o.port, o.host);

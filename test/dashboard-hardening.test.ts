@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep } from '../dashboards/seed.js';
 import { LruCache } from '../dashboards/lru.js';
-import { createDashboardServer, dashboardCacheStats, listen } from '../dashboards/server.js';
+import { createDashboardServer, dashboardCacheStats, hostProblem, listen } from '../dashboards/server.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 
 let dir: string;
@@ -96,6 +96,14 @@ describe('dashboard Host check (DNS rebinding)', () => {
       const r = await get('/api/sweeps', host);
       expect(r.status, host).toBe(200);
     }
+  });
+
+  it('accepts a name given with --allow-host, and only that name', () => {
+    const allowed = new Set(['dash.internal']);
+    expect(hostProblem('dash.internal:8080', allowed)).toBeNull();
+    expect(hostProblem('DASH.internal', allowed)).toBeNull();
+    expect(hostProblem('dash.internal.evil.example:8080', allowed)).toMatch(/not this server/);
+    expect(hostProblem('user@dash.internal', allowed)).toMatch(/not this server|bad Host/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Hostile sweep files through the built CLI: an alias bomb and keys that reach Object.prototype get one line
- * and exit 2 (never a stack trace, never silently dropped).
+ * Hostile input through the built CLI: sweep files with an alias bomb or keys that reach Object.prototype, and
+ * numeric flags in other notations, get one line and exit 2 (never a stack trace, never silently dropped).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,5 +46,24 @@ describe('hostile sweep files', () => {
     const r = await runCli(['plan', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('hostile numeric flags', () => {
+  const flagCases: Array<[string, string[], RegExp]> = [
+    ['worker --concurrency -1', ['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency=-1'], /concurrency: expected a whole number ≥ 1 in decimal digits/],
+    ['worker --concurrency 0', ['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0'], /concurrency: expected a whole number ≥ 1/],
+    ['worker --heartbeat-ms 0x50', ['worker', '--redis', 'redis://127.0.0.1:1', '--heartbeat-ms', '0x50'], /heartbeatMs: expected a whole number ≥ 50 in decimal digits/],
+    ['dashboard --port 0x50', ['dashboard', '--port', '0x50'], /port: expected a port number from 0 to 65535 in decimal digits/],
+    ['dashboard --port 1e3', ['dashboard', '--port', '1e3'], /port: expected a port number/],
+    ['dashboard --port 65536', ['dashboard', '--port', '65536'], /port: expected a port number/],
+    ['dashboard --allow-host with a port', ['dashboard', '--port', '0', '--allow-host', 'a.example:80'], /allowHost.*expected a host name/],
+  ];
+  it.each(flagCases)('%s: one line, exit 2', async (_what, args, pattern) => {
+    const r = await runCli([...args, ...(args[0] === 'dashboard' ? ['--db', join(dir, 'none.db')] : [])], { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
   });
 });
