@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
 import { agreement, convergence, movement, columnKeys, varyingKeys, type FitInfo } from '../schema/queries.js';
@@ -14,8 +15,12 @@ import { assets } from './server.js';
 
 /** Every value from the database goes through this before it is written into HTML (a crafted file is input). */
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** Inline a script: a `</script` inside would end the element early. */
-const inlineScript = (js: string) => `<script>${js.replace(/<\/script/gi, '<\\/script')}</script>`;
+/**
+ * A script's text as it is inlined: a `</script` inside would end the element early, and the HTML parser turns
+ * CR LF into LF (the CSP hash is over what the browser sees).
+ */
+const scriptText = (js: string) => js.replace(/\r\n?/g, '\n').replace(/<\/script/gi, '<\\/script');
+const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 /** JSON inside a <script type="application/json">: escape '<' so no tag can start. */
 const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
@@ -91,10 +96,30 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     ? `<h3>Failed trials (first ${failed.rows.length} of ${failed.total})</h3><ul id="failed">${failed.rows.map(failedItem).join('')}</ul>`
     : '';
   const when = (o.generatedAt ?? new Date()).toISOString();
+  const bootstrap = `
+(function () {
+  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
+  var pending = charts.map(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { el.dataset.rendered = 'true'; });
+  });
+  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
+})();`;
+  // Defence in depth besides escaping: only these exact scripts may run (hashes), no eval (Vega's interpreter).
+  const scripts = [...vendor, bootstrap].map(scriptText);
+  const csp = [
+    "default-src 'none'",
+    `script-src ${scripts.map(cspHash).join(' ')}`,
+    "style-src 'unsafe-inline'",
+    'img-src data:',
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hypersweep report: ${escapeHtml(sweep)}</title>
 <style>
@@ -127,16 +152,7 @@ ${tables.join('\n')}
 ${failedList}
 </main>
 <script type="application/json" id="chart-specs">${inlineJson(charts)}</script>
-${vendor.map(inlineScript).join('\n')}
-${inlineScript(`
-(function () {
-  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
-  var pending = charts.map(function (c) {
-    var el = document.getElementById('chart-' + c.id);
-    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false }).then(function () { el.dataset.rendered = 'true'; });
-  });
-  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
-})();`)}
+${scripts.map((js) => `<script>${js}</script>`).join('\n')}
 </body>
 </html>
 `;

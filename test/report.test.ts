@@ -61,12 +61,19 @@ describe('hypersweep report', () => {
       page.on('request', (req) => (req.url().startsWith('file:') ? undefined : requests.push(req.url())));
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      await page.addInitScript(() => {
+        const w = window as unknown as { __csp: string[] };
+        w.__csp = [];
+        document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
       await page.goto('file://' + out);
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       expect(await page.locator('[data-chart="heat-init"] g.cells_marks path').count()).toBe(6);
       expect(await page.locator('[data-chart="distance"] g.means_marks path').count()).toBe(6);
       expect(requests.filter((u) => !u.startsWith('data:'))).toEqual([]);
       expect(errors).toEqual([]);
+      // Rendered under the report's own policy: hashed scripts only, no eval.
+      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
       mkdirSync(join(repoRoot, 'test-output'), { recursive: true });
       await page.screenshot({ path: join(repoRoot, 'test-output', 'report.png'), fullPage: true });
     } finally {
@@ -98,6 +105,8 @@ describe('hypersweep report', () => {
     const html = readFileSync(out, 'utf8');
     // Only our own scripts: the three libraries, the chart data (JSON) and the bootstrap.
     expect(html.match(/<script\b/gi)).toHaveLength(5);
+    // A second line of defence: the page's CSP lets only the hashed scripts run.
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src ('sha256-[A-Za-z0-9+/=]+' ?){4};/);
     const markup = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, ''); // the page outside our scripts
     expect(markup.match(/<(img|svg|script)\b[^>]*>/gi)).toBeNull();
     expect(markup).toContain('&#60;script&#62;window.__pwned = &#34;error&#34;');
