@@ -15,7 +15,9 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
-RUN mkdir -p /data && chown node:node /data
+# The working directory itself is the node user's (the code in it stays root's, read-only): a run without
+# --db /data/... can create ./hypersweep.db and SQLite its -wal/-shm beside it.
+RUN mkdir -p /data && chown node:node /data /app
 USER node
 VOLUME ["/data"]
 ENTRYPOINT ["node", "/app/bin/hypersweep.js"]

@@ -38,26 +38,52 @@ export function requireRedisTarget(flags: { redis?: string; prefix?: string }, c
   return t;
 }
 
-/** Validate a Redis URL's shape (scheme, host, port, db number) without connecting. */
+/** Redis's default `databases 16`; a larger index is accepted only when the server says it has that many. */
+export const defaultRedisDatabases = 16;
+/** No Redis configuration has more databases than this; a larger index is a typo. */
+const maxDbIndex = 9999;
+
+/**
+ * Validate a Redis URL without connecting: scheme `redis://` or `rediss://`, a host, a decimal port 1–65535, an
+ * optional database index (decimal, 0–9999; checked against the server by assertRedisReachable), credentials
+ * as `user:password@` or `:password@` (a user without a password is ambiguous), percent-encoded, and nothing
+ * else (no query, no fragment: an unencoded `#` or `?` in a password would cut the URL). Messages never show
+ * the password.
+ */
 export function checkRedisUrl(raw: string, where = '--redis'): string {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: not a URL (expected redis://HOST:PORT)`);
+    throw new HypersweepError(`${where}: not a URL (expected redis://HOST:PORT[/DB])`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: scheme must be redis:// or rediss://`);
-  }
-  if (!u.hostname) throw new HypersweepError(`${where} ${JSON.stringify(raw)}: no host`);
-  if (u.port !== '' && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) {
-    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: bad port`);
-  }
+  const bad = (problem: string): never => {
+    throw new HypersweepError(`${where} ${redactUrl(raw)}: ${problem}`);
+  };
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') bad('scheme must be redis:// or rediss://');
+  if (!u.hostname) bad('no host');
+  if (u.port !== '' && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) bad('bad port (1–65535)');
   const db = u.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d{1,2}$/.test(db)) {
-    throw new HypersweepError(`${where} ${JSON.stringify(raw)}: the path must be a database number, e.g. /0`);
+  if (db !== '' && !(/^(0|[1-9]\d{0,3})$/.test(db) && Number(db) <= maxDbIndex)) {
+    bad(`the path must be a database number, e.g. /0 (0–${defaultRedisDatabases - 1} on a default server)`);
+  }
+  if (u.search || u.hash || raw.includes('#') || raw.includes('?')) {
+    bad('no query or fragment allowed (percent-encode "?" as %3F and "#" as %23 in a password)');
+  }
+  if (u.username && !u.password) bad('a user without a password: write redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST');
+  try {
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+  } catch {
+    bad('bad percent-encoding in the user or password');
   }
   return raw;
+}
+
+/** The database index a URL selects (0 when none). */
+export function redisDbIndex(url: string): number {
+  const db = new URL(url).pathname.replace(/^\//, '');
+  return db === '' ? 0 : Number(db);
 }
 
 export interface ConnectionOptions {
@@ -110,10 +136,35 @@ export async function assertRedisReachable(url: string, timeoutMs = 4000): Promi
     );
     await Promise.race([probe.connect().then(() => probe.ping()), deadline]);
   } catch (err) {
+    probe.disconnect();
     const msg = lastError || (err instanceof Error ? err.message : String(err));
     throw new HypersweepError(`--redis ${safe}: cannot reach Redis: ${msg.split('\n')[0]}`);
+  }
+  try {
+    await checkDbIndex(probe, url);
   } finally {
     probe.disconnect();
+  }
+}
+
+/**
+ * ioredis answers an out-of-range SELECT with an error event and then carries on in database 0; select
+ * explicitly and refuse instead, naming how many databases the server has when CONFIG is allowed.
+ */
+async function checkDbIndex(conn: Redis, url: string): Promise<void> {
+  const db = redisDbIndex(url);
+  try {
+    await conn.select(db);
+  } catch (err) {
+    let count = '';
+    try {
+      const [, n] = (await conn.config('GET', 'databases')) as [string, string];
+      count = ` (this server has databases 0–${Number(n) - 1})`;
+    } catch {
+      // CONFIG is often disabled on managed Redis: the server's own message has to do.
+    }
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new HypersweepError(`--redis ${redactUrl(url)}: database ${db}: ${msg}${count}`);
   }
 }
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { closeDb, liveReader, openDb, readWith, type LiveReader } from '../schema/db.js';
+import { assertOutNotInput, databaseFiles } from '../core/out-file.js';
 import { writeAtomic } from '../schema/queries-cli.js';
 import { resolveSweep } from '../schema/queries-keys.js';
 import { buildReport } from './report.js';
-import { createDashboardServer, listen } from './server.js';
+import { assets, createDashboardServer, listen } from './server.js';
 
 /** CLI glue for `hypersweep dashboard` and `hypersweep report`. */
 
@@ -16,13 +17,20 @@ export function openForDashboard(file: string): LiveReader {
   });
 }
 
-const portSchema = z.coerce.number({ error: 'expected a port number from 0 to 65535' }).int('expected a port number from 0 to 65535').min(0, 'expected a port number from 0 to 65535').max(65535, 'expected a port number from 0 to 65535');
-const dashboardFlags = z.object({ db: z.string().min(1), port: portSchema, host: z.string().min(1) });
+const portMsg = 'expected a port number from 0 to 65535 in decimal digits';
+/** Decimal only: Number('0x50') would be 80. */
+const portSchema = z.string().regex(/^\d{1,5}$/, portMsg).transform(Number).pipe(z.number().max(65535, portMsg));
+const dashboardFlags = z.object({
+  db: z.string().min(1),
+  port: portSchema,
+  host: z.string().min(1),
+  allowHost: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name (letters, digits, "." and "-")')).default([]),
+});
 
 export async function runDashboard(raw: Record<string, unknown>): Promise<void> {
   const o = parseOrThrow(dashboardFlags, raw, 'dashboard');
   const db = openForDashboard(o.db);
-  const server = createDashboardServer(() => db.current());
+  const server = createDashboardServer(() => db.current(), { allowedHosts: o.allowHost });
   let addr: { host: string; port: number };
   try {
     addr = await listen(server, o.port, o.host);
@@ -47,6 +55,8 @@ const reportFlags = z.object({ db: z.string().min(1), sweep: z.string().min(1).o
 
 export function runReport(raw: Record<string, unknown>): void {
   const o = parseOrThrow(reportFlags, raw, 'report');
+  // The report reads the database and inlines the chart libraries.
+  assertOutNotInput(o.out, [...databaseFiles(o.db), ...Object.values(assets).map((a) => a.file)]);
   const db = openDb(o.db, { readonly: true });
   let html: string;
   try {

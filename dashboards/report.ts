@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
 import { agreement, convergence, movement } from '../schema/queries-aggregate.js';
@@ -14,11 +15,19 @@ import { assets } from './server.js';
  * libraries, the chart specs and their data are inlined; the file makes no request when opened.
  */
 
+/** Every value from the database goes through this before it is written into HTML (a crafted file is input). */
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** Inline a script: a `</script` inside would end the element early. */
-const inlineScript = (js: string) => `<script>${js.replace(/<\/script/gi, '<\\/script')}</script>`;
+/**
+ * A script's text as it is inlined: a `</script` inside would end the element early, and the HTML parser turns
+ * CR LF into LF (the CSP hash is over what the browser sees).
+ */
+const scriptText = (js: string) => js.replace(/\r\n?/g, '\n').replace(/<\/script/gi, '<\\/script');
+const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 /** JSON inside a <script type="application/json">: escape '<' so no tag can start. */
 const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+/** An error's first line, at most 300 characters. */
+const firstLine = (s: string) => (s.split('\n')[0] ?? '').slice(0, 300);
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '–';
@@ -78,16 +87,41 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     section('Convergence (eps = 1e-3)', () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
   ];
   const vendor = ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-embed.min.js'].map((p) => readFileSync(assets[p].file, 'utf8'));
-  const counts = Object.entries(status.counts).map(([k, v]) => `<td>${v}</td>`).join('');
-  const countHead = Object.keys(status.counts).map((k) => `<th>${k}</th>`).join('');
+  const counts = Object.values(status.counts).map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('');
+  const countHead = Object.keys(status.counts).map((k) => `<th>${escapeHtml(k)}</th>`).join('');
+  const failedItem = (r: (typeof failed.rows)[number]) => {
+    const error = trialDetail(db, r.id, 3)?.error;
+    const why = error ? `: ${escapeHtml(firstLine(error))}` : '';
+    return `<li><code>${escapeHtml(r.id)}</code> f.width=${escapeHtml(cell(r.fWidth))} g.width=${escapeHtml(cell(r.gWidth))} seed=${escapeHtml(cell(r.seed))}${why}</li>`;
+  };
   const failedList = failed.rows.length
-    ? `<h3>Failed trials (first ${failed.rows.length} of ${failed.total})</h3><ul>${failed.rows.map((r) => `<li><code>${r.id}</code> f.width=${r.fWidth} g.width=${r.gWidth} seed=${r.seed}</li>`).join('')}</ul>`
+    ? `<h3>Failed trials (first ${failed.rows.length} of ${failed.total})</h3><ul id="failed">${failed.rows.map(failedItem).join('')}</ul>`
     : '';
   const when = (o.generatedAt ?? new Date()).toISOString();
+  const bootstrap = `
+(function () {
+  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
+  var pending = charts.map(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { el.dataset.rendered = 'true'; });
+  });
+  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
+})();`;
+  // Defence in depth besides escaping: only these exact scripts may run (hashes), no eval (Vega's interpreter).
+  const scripts = [...vendor, bootstrap].map(scriptText);
+  const csp = [
+    "default-src 'none'",
+    `script-src ${scripts.map(cspHash).join(' ')}`,
+    "style-src 'unsafe-inline'",
+    'img-src data:',
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hypersweep report: ${escapeHtml(sweep)}</title>
 <style>
@@ -106,7 +140,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
 </style>
 </head>
 <body>
-<header><h1>hypersweep report: ${escapeHtml(sweep)}</h1><p>task ${escapeHtml(status.task)} · ${status.total} trials · generated ${when}</p></header>
+<header><h1>hypersweep report: ${escapeHtml(sweep)}</h1><p>task ${escapeHtml(status.task)} · ${escapeHtml(cell(status.total))} trials · generated ${when}</p></header>
 <main>
 <h2>Status</h2>
 <table><thead><tr>${countHead}<th>progress</th></tr></thead><tbody><tr>${counts}<td>${(100 * status.progress).toFixed(1)}%</td></tr></tbody></table>
@@ -120,16 +154,7 @@ ${tables.join('\n')}
 ${failedList}
 </main>
 <script type="application/json" id="chart-specs">${inlineJson(charts)}</script>
-${vendor.map(inlineScript).join('\n')}
-${inlineScript(`
-(function () {
-  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
-  var pending = charts.map(function (c) {
-    var el = document.getElementById('chart-' + c.id);
-    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false }).then(function () { el.dataset.rendered = 'true'; });
-  });
-  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
-})();`)}
+${scripts.map((js) => `<script>${js}</script>`).join('\n')}
 </body>
 </html>
 `;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -9,13 +10,18 @@ import { kinds, modes, phases } from '../schema/queries-aggregate.js';
 import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
 import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
+import { LruCache } from './lru.js';
 import { type CubeSource, distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
 
 /**
  * The dashboard's HTTP server (node:http). Static page + chart libraries from node_modules + a JSON API that
  * aggregates on the server. Query parameters are validated with zod (400 with a JSON message); unknown routes
  * are 404. API answers are cached until the database changes (PRAGMA data_version), recomputed at most once
- * per `minRefreshMs` while a sweep is writing.
+ * per `minRefreshMs` while a sweep is writing; the cache is an LRU bounded in entries and bytes.
+ *
+ * Hardening: every answer carries a Content-Security-Policy (scripts only from this server, no inline script,
+ * no eval: Vega runs with its expression interpreter), frame protection and nosniff; a request whose Host
+ * header is not this server (DNS rebinding) gets 421 before any route runs.
  */
 
 export interface DashboardOptions {
@@ -23,7 +29,37 @@ export interface DashboardOptions {
   minRefreshMs?: number;
   /** Cache API answers until the database changes (off: recompute every request, for benchmarks). @defaultValue true */
   cache?: boolean;
+  /** Most API answers kept. @defaultValue 1000 */
+  cacheEntries?: number;
+  /** Most bytes of API answers kept (an answer larger than this is not cached). @defaultValue 64 MiB */
+  cacheBytes?: number;
+  /** Host names accepted besides localhost and IP literals (the Host check), lower case, without port. */
+  allowedHosts?: readonly string[];
 }
+
+/**
+ * The policy for the page: scripts and data only from this origin, no inline script and no eval (vega-embed
+ * runs with `ast: true`, i.e. its interpreter instead of compiled expressions). Inline styles stay allowed:
+ * Vega and the page set style attributes, and a style cannot run script.
+ */
+export const contentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const securityHeaders = {
+  'content-security-policy': contentSecurityPolicy,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 /** The repository root (has package.json and node_modules), from this file in source or in dist/. */
 function findRoot(): string {
@@ -65,9 +101,9 @@ const params = {
 };
 
 function parse<T>(schema: z.ZodType<T>, query: URLSearchParams, where: string): T {
-  const obj: Record<string, string> = {};
+  const obj: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of query) {
-    if (k in obj) throw new HttpError(400, `${where}: ${k}: given more than once`);
+    if (Object.hasOwn(obj, k)) throw new HttpError(400, `${where}: ${k}: given more than once`);
     obj[k] = v;
   }
   const r = schema.safeParse(obj);
@@ -105,12 +141,45 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
     'content-type': type,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
+    ...securityHeaders,
   });
   res.end(body);
 }
 
 const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+
+/**
+ * Null when the Host header names this server: `localhost` or an IP literal (neither can be rebound by an
+ * attacker's DNS) or one of `allowed`, with an optional numeric port. The port is not compared with the bound
+ * one: a published container port may differ, and a rebinding attack is stopped by the name alone.
+ */
+export function hostProblem(host: string | undefined, allowed: ReadonlySet<string>): string | null {
+  if (!host) return 'no Host header';
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(host);
+  if (!m) return `bad Host header ${JSON.stringify(host)}`;
+  const name = m[1]!.toLowerCase();
+  const ip = name.startsWith('[') ? isIP(name.slice(1, -1)) === 6 : isIP(name) === 4;
+  if (ip || name === 'localhost' || allowed.has(name)) return null;
+  return `Host ${JSON.stringify(host)} is not this server (allow a name with --allow-host)`;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+}
+
+const statsOf = new WeakMap<Server, () => CacheStats>();
+
+/** The response cache's size and hit count of a server made by createDashboardServer. */
+export function dashboardCacheStats(server: Server): CacheStats {
+  const f = statsOf.get(server);
+  if (!f) throw new Error('dashboardCacheStats: not a dashboard server');
+  return f();
+}
+
+/** Sweeps whose aggregate cube is kept (each is a few rows per width cell). */
+const maxCubes = 32;
 
 /** Serve `db`, or the connection `source` gives at each request (a LiveReader's, which may be replaced). */
 export function createDashboardServer(source: Db | (() => Db), opts: DashboardOptions = {}): Server {
@@ -118,14 +187,18 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
   let db = current();
   const minRefreshMs = opts.minRefreshMs ?? 1000;
   const useCache = opts.cache ?? true;
-  const cache = new Map<string, string>();
+  const cache = new LruCache(opts.cacheEntries ?? 1000, opts.cacheBytes ?? 64 * 1024 * 1024);
+  const allowedHosts = new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
   // One aggregate pass per sweep serves the heatmaps, NTK-exact agreement and movement (see sweepCube).
   const cubes = new Map<string, CubeRow[]>();
   const cube: CubeSource = (sweep) => {
     let c = cubes.get(sweep);
     if (!c) {
       c = sweepCube(db, { sweep });
-      if (useCache) cubes.set(sweep, c);
+      if (useCache) {
+        if (cubes.size >= maxCubes) cubes.delete(cubes.keys().next().value!);
+        cubes.set(sweep, c);
+      }
     }
     return c;
   };
@@ -134,6 +207,8 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
   const dataVersion = () => Number(db.$client.pragma('data_version', { simple: true }));
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    const bad = hostProblem(req.headers.host, allowedHosts);
+    if (bad) return sendJson(res, 421, { error: bad });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const asset = assets[path];
@@ -180,7 +255,7 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
     return sendJson(res, 404, { error: `no route ${path}` });
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     try {
       handle(req, res);
     } catch (err) {
@@ -189,6 +264,8 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
       sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
     }
   });
+  statsOf.set(server, () => ({ entries: cache.entries, bytes: cache.bytes, hits: cache.hits }));
+  return server;
 }
 
 /** Listen and resolve with the bound address (port 0 picks a free port). */

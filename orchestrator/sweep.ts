@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { HypersweepError, InputError, formatPath } from '../core/errors.js';
 import { taskNames } from '../core/config.js';
 import { checkConfigPath, flattenFixed } from './config-paths.js';
+import { sweepYamlToJs } from './sweep-keys.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -43,7 +44,7 @@ export function parseSweep(text: string, where: string): SweepSpec {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const err = doc.errors[0];
   if (err) throw new InputError(where, `bad YAML: ${oneLine(err.message)}`);
-  const raw: unknown = doc.toJS();
+  const raw = sweepYamlToJs(doc, where);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError(where, 'expected a YAML map with name, task, fixed, grid, zip');
   }

@@ -2,6 +2,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
+import { assertOutNotInput, databaseFiles } from '../core/out-file.js';
 import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
 import { agreement, convergence, kinds, modes, movement, phases } from './queries-aggregate.js';
 import { exportTrials } from './queries-export.js';
@@ -93,6 +94,7 @@ const exportFlags = z.object({
 
 export function runExport(raw: Record<string, unknown>): void {
   const o = parseOrThrow(exportFlags, raw, 'export');
+  if (o.out) assertOutNotInput(o.out, databaseFiles(o.db));
   const filters = parseWhere(o.where);
   const text = withDb(o.db, (db) => {
     const t = exportTrials(db, { sweep: resolveSweep(db, o.sweep), where: filters });

@@ -33,6 +33,7 @@ let browser: Browser;
 let page: Page;
 let seeded: SeededTrial[];
 const errors: string[] = [];
+let csp = '';
 
 const finished = (t: SeededTrial) => t.status === 'completed' || t.status === 'diverged';
 
@@ -53,7 +54,14 @@ beforeAll(async () => {
   // Nothing outside this server may be requested.
   await page.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-  await page.goto(base + '/');
+  // CSP violations (an inline script, eval in Vega) are recorded by the page itself.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const res = await page.goto(base + '/');
+  csp = (await res?.allHeaders())?.['content-security-policy'] ?? '';
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
 }, 120_000);
 
@@ -133,5 +141,11 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: join(outDir, 'dashboard.png'), fullPage: true });
     expect(existsSync(join(outDir, 'dashboard.png'))).toBe(true);
     expect(errors).toEqual([]);
+  });
+
+  it('rendered every chart under the strict Content-Security-Policy, with no violation', async () => {
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+    for (const id of ['curves', 'distance', 'heatmap', 'movement']) expect(await page.locator(`#${id}[data-rendered="true"] svg`).count(), id).toBe(1);
   });
 });

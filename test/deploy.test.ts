@@ -25,6 +25,9 @@ const serviceSchema = z.object({
   volumes: z.array(z.string()).optional(),
   deploy: z.object({ replicas: z.number().int().positive().optional() }).passthrough().optional(),
   profiles: z.array(z.string()).optional(),
+  ports: z.array(z.string()).optional(),
+  init: z.boolean().optional(),
+  stop_grace_period: z.string().optional(),
 }).passthrough();
 const compose = z
   .object({ services: z.record(z.string(), serviceSchema), volumes: z.record(z.string(), z.unknown().nullable()).optional() })
@@ -59,6 +62,69 @@ function checkCommand(argv: string[]): { sub: Command; flags: Map<string, string
   return { sub, flags, positional };
 }
 
+/** `SRC:DST[:MODE]` bind mounts of a service (named volumes have no '/' in SRC). */
+function binds(service: string): Array<{ src: string; dst: string; mode: string }> {
+  return (services[service]!.volumes ?? [])
+    .map((v) => interpolate(v).split(':'))
+    .filter(([src]) => src!.startsWith('.') || src!.startsWith('/'))
+    .map(([src, dst, mode]) => ({ src: src!, dst: dst!, mode: mode ?? 'rw' }));
+}
+
+/** The host file a container path of `service` comes from, through its bind mounts. */
+function hostPath(service: string, containerPath: string): string {
+  const b = binds(service).find((m) => containerPath.startsWith(`${m.dst}/`));
+  if (!b) throw new Error(`${service}: ${containerPath} is not on a bind mount`);
+  return join(repoRoot, b.src, containerPath.slice(b.dst.length));
+}
+
+/** Compose durations as used here: `45s`, `2m`, `1m30s`. */
+function seconds(d: string): number {
+  const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
+  if (!m || d === '') throw new Error(`unsupported duration ${d}`);
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
+}
+
+describe('docker-compose.yml under faults and exposure', () => {
+  const hs = Object.entries(services).filter(([name]) => name !== 'redis');
+
+  it('runs every hypersweep service under an init, with a stop grace longer than the worker drain', () => {
+    for (const [name, s] of hs) {
+      expect(s.init, name).toBe(true);
+      const cmd = checkCommand(s.command!);
+      const drainMs = Number(cmd.flags.get('--shutdown-timeout-ms') ?? cmd.sub.options.find((o) => o.long === '--shutdown-timeout-ms')?.defaultValue ?? 0);
+      if (cmd.sub.name() === 'worker') expect(drainMs, name).toBe(30_000);
+      expect(seconds(s.stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(drainMs / 1000 + 10);
+    }
+  });
+
+  it('mounts the sweep files read-only instead of using the copies baked into the image', () => {
+    const orch = checkCommand(services.orchestrator!.command!);
+    const sweep = interpolate(orch.positional[0]!);
+    const mount = binds('orchestrator').find((m) => sweep.startsWith(`${m.dst}/`));
+    expect(mount, 'the sweep is on a bind mount').toBeDefined();
+    expect(mount!.mode).toBe('ro');
+    expect(mount!.dst.startsWith('/app')).toBe(false); // not shadowing the image's own tree
+    expect(existsSync(hostPath('orchestrator', sweep))).toBe(true);
+  });
+
+  it('does not publish Redis unless it has a password', () => {
+    const r = services.redis!;
+    const cmd = (r.command ?? []).map(interpolate);
+    const pass = cmd[cmd.indexOf('--requirepass') + 1];
+    const hasPassword = cmd.includes('--requirepass') && !!pass;
+    if (!hasPassword) expect(r.ports ?? []).toEqual([]);
+  });
+
+  it('publishes the dashboard on loopback only by default', () => {
+    const ports = (services.dashboard!.ports ?? []).map(interpolate);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const p of ports) expect(p, 'HOST_IP:HOST_PORT:CONTAINER_PORT').toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of (s.ports ?? []).map(interpolate)) expect(p, `${name} publishes on every interface`).toMatch(/^(127\.0\.0\.1|\[::1\]):/);
+    }
+  });
+});
+
 describe('docker-compose.yml', () => {
   it('has redis with AOF on and no eviction', () => {
     const cmd = services.redis?.command ?? [];
@@ -71,7 +137,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['orchestrator', 'worker', 'dashboard']) expect(Object.keys(services)).toContain(name);
     const orch = checkCommand(services.orchestrator!.command!);
     expect(orch.sub.name()).toBe('run');
-    expect(existsSync(join(repoRoot, orch.positional[0]!))).toBe(true); // the default sweep ships in the image
+    expect(existsSync(hostPath('orchestrator', orch.positional[0]!))).toBe(true); // the default sweep, mounted
     expect(orch.flags.get('--redis')).toBe('redis://redis:6379');
     const worker = checkCommand(services.worker!.command!);
     expect(worker.sub.name()).toBe('worker');
@@ -178,6 +244,22 @@ describe('Dockerfiles', () => {
     expect(d).toContain(`@tensorflow/tfjs-node-gpu@${pkg.dependencies['@tensorflow/tfjs-core']}`);
     const cmd = /^CMD (\[.*\])$/m.exec(d);
     checkCommand(JSON.parse(cmd![1]!) as string[]);
+  });
+
+  it('give the runtime user a writable working directory (./hypersweep.db by default) and /data', () => {
+    const d = read('Dockerfile');
+    const final = d.slice(d.lastIndexOf('\nFROM '));
+    const user = [...final.matchAll(/^USER (\S+)/gm)].at(-1)?.[1];
+    expect(user).toBe('node');
+    const workdir = [...final.matchAll(/^WORKDIR (\S+)/gm)].at(-1)?.[1];
+    expect(workdir).toBeDefined();
+    // A chown of the directory to the user, after the last COPY into it and before USER.
+    const beforeUser = final.slice(0, final.lastIndexOf('\nUSER '));
+    const afterCopy = beforeUser.slice(beforeUser.lastIndexOf('\nCOPY '));
+    const chowned = [...afterCopy.matchAll(/^RUN .*chown (?:-\S+ )*node(?::node)? ([^&\n]+)/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    expect(chowned).toContain(workdir);
+    expect(chowned).toContain('/data');
+    expect(final).not.toMatch(/chown -R/); // the code stays root's
   });
 
   it('keep node_modules, builds and databases out of the build context', () => {

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
@@ -60,14 +61,68 @@ describe('hypersweep report', () => {
       page.on('request', (req) => (req.url().startsWith('file:') ? undefined : requests.push(req.url())));
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      await page.addInitScript(() => {
+        const w = window as unknown as { __csp: string[] };
+        w.__csp = [];
+        document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
       await page.goto('file://' + out);
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       expect(await page.locator('[data-chart="heat-init"] g.cells_marks path').count()).toBe(6);
       expect(await page.locator('[data-chart="distance"] g.means_marks path').count()).toBe(6);
       expect(requests.filter((u) => !u.startsWith('data:'))).toEqual([]);
       expect(errors).toEqual([]);
+      // Rendered under the report's own policy: hashed scripts only, no eval.
+      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
       mkdirSync(join(repoRoot, 'test-output'), { recursive: true });
       await page.screenshot({ path: join(repoRoot, 'test-output', 'report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('escapes every database value it writes into HTML (a crafted database runs no script)', async () => {
+    // A crafted database: a sweep name, task, trial id, width and error text that are markup.
+    const evil = join(dir, 'evil.db');
+    const w = openDb(evil);
+    const t = seedSweep(w, { sweep: 'plain', fWidths: [16, 64], gWidths: [8], seeds: 2, statusOf: (i) => (i === 1 ? 'failed' : 'completed') });
+    closeDb(w);
+    const name = 'x</title><script>window.__pwned = "sweep"</script>';
+    const id = '<img src=x onerror="window.__pwned=\'id\'"><script>window.__pwned = "id"</script>';
+    const sq = new Database(evil);
+    sq.pragma('foreign_keys = OFF');
+    sq.transaction(() => {
+      for (const table of ['sweeps']) sq.prepare(`UPDATE ${table} SET name = ?, task = ? WHERE name = 'plain'`).run(name, '<script>window.__pwned="task"</script>');
+      for (const table of ['trials', 'sweep_trials']) sq.prepare(`UPDATE ${table} SET sweep = ? WHERE sweep = 'plain'`).run(name);
+      sq.prepare('UPDATE trials SET id = ?, f_width = ?, error = ? WHERE id = ?').run(id, '<svg onload="window.__pwned=1">', '</code><script>window.__pwned = "error"</script>', t[1].id);
+      for (const table of ['sweep_trials', 'metric_points', 'kernel_metrics']) sq.prepare(`UPDATE ${table} SET trial_id = ? WHERE trial_id = ?`).run(id, t[1].id);
+    })();
+    sq.close();
+    const out = join(dir, 'evil.html');
+    const r = await runCli(['report', '--db', evil, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    // Only our own scripts: the three libraries, the chart data (JSON) and the bootstrap.
+    expect(html.match(/<script\b/gi)).toHaveLength(5);
+    // A second line of defence: the page's CSP lets only the hashed scripts run.
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src ('sha256-[A-Za-z0-9+/=]+' ?){4};/);
+    const markup = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, ''); // the page outside our scripts
+    expect(markup.match(/<(img|svg|script)\b[^>]*>/gi)).toBeNull();
+    expect(markup).toContain('&#60;script&#62;window.__pwned = &#34;error&#34;');
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto('file://' + out);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+      expect(await page.evaluate(() => (window as { __pwned?: unknown }).__pwned)).toBeUndefined();
+      expect(await page.title()).toBe(`hypersweep report: ${name}`);
+      const failed = await page.locator('#failed li').first().textContent();
+      expect(failed).toContain(id); // shown as text
+      expect(failed).toContain('</code><script>window.__pwned = "error"</script>');
     } finally {
       await browser.close();
     }

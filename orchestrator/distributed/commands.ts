@@ -32,7 +32,11 @@ export interface CancelFlags {
   kill?: boolean;
 }
 
-const intFlag = (min: number) => z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(min);
+/** A whole-number flag in decimal digits (no sign, no hex, no exponent), at least `min`. */
+const intFlag = (min: number) => {
+  const msg = `expected a whole number ≥ ${min} in decimal digits`;
+  return z.string().regex(/^\d{1,15}$/, msg).transform(Number).pipe(z.number().min(min, msg));
+};
 
 const workerFlagsSchema = z.object({
   concurrency: intFlag(1),

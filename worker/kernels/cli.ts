@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../../core/errors.js';
 import { ALL_KERNELS, kernelGrams } from './engine.js';
-import { at, type Gram, toRows } from './gram.js';
+import { at, type Gram } from './gram.js';
+import { writeJson } from './json-out.js';
 import { loadPointsFile } from './points-file.js';
 
 const OptionsSchema = z.object({
@@ -27,15 +28,15 @@ export async function runKernelCommand(opts: Record<string, unknown>): Promise<v
     return v;
   };
   if (o.json) {
-    const out = {
+    // Streamed: for a few thousand points the JSON is larger than any string V8 can hold.
+    await writeJson(process.stdout, {
       mode: o.mode,
-      sigmaF: toRows(g('sigmaF')),
-      thetaF: toRows(g('thetaF')),
-      gp: toRows(g('gp')),
-      hyperkernel: toRows(g('hyperkernel')),
-      mlp: { nngp: toRows(g('mlpNngp')), ntk: toRows(g('mlpNtk')) },
-    };
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+      sigmaF: g('sigmaF'),
+      thetaF: g('thetaF'),
+      gp: g('gp'),
+      hyperkernel: g('hyperkernel'),
+      mlp: { nngp: g('mlpNngp'), ntk: g('mlpNtk') },
+    });
     return;
   }
   const n = stats.points[0];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { dbOption } from './_shared.js';
+import { collect, dbOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   return program
@@ -8,6 +8,7 @@ export default function define(program: Command): Command {
     .addOption(dbOption())
     .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
+    .option('--allow-host <name>', 'accept this Host header besides localhost and IP addresses (DNS-rebinding check), repeatable', collect, [])
     .action(async (opts: Record<string, unknown>) => {
       const { runDashboard } = await import('../../../dashboards/cli.js');
       await runDashboard(opts);
