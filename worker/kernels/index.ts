@@ -14,7 +14,7 @@ export { relFrob, alignment, toRows, at } from './gram.js';
 export { kernelRegression, choleskyJittered, choleskySolveInPlace, NotPositiveDefiniteError, DEFAULT_JITTER } from './regression.js';
 export { kernelGrams, ALL_KERNELS } from './engine.js';
 export { KernelBlock, serial, dense, relu, producedDense, paperRelu, paperProducedRelu, mlpMaps, producedMaps } from './maps.js';
-export { kappa0, kappa1, paperKappa0, paperKappa1 } from './dual.js';
+export { kappa0, kappa1 } from './dual.js';
 
 /** Every analytic Gram of a point set (or between two), and which formulas produced them. */
 export interface KernelSet {

@@ -5,11 +5,7 @@
  * rows × cols point pairs) with input kernels, runs the network's maps over it, and reads the result. Blocks are
  * reused tile after tile, so nothing is allocated per entry.
  */
-import { CORR_SNAP, PAPER_SHRINK } from './dual.js';
-
-const PI = Math.PI;
-const INV_PI = 1 / Math.PI;
-const SNAP_HI = 1 - CORR_SNAP;
+import { invSqrt0, paperReluDual, reluDual } from './dual.js';
 
 /** A block of kernel entries between `rows` row points u_i and `cols` column points u'_j. */
 export class KernelBlock {
@@ -68,35 +64,25 @@ export const dense = (): KernelMap => (k) => {
 };
 
 /**
- * ReLU, exact: Σ ← κ1(Σ), Θ ← Θ·κ0(Σ), with ρ = Σ/√(ab) clipped to [−1, 1]. Variances are unchanged (κ1 = a on
- * the diagonal).
+ * ReLU, exact: Σ ← κ1(Σ), Θ ← Θ·κ0(Σ) (dual.ts). Variances are unchanged (κ1 = a on the diagonal).
  */
 export const relu = (): KernelMap => (k) => {
   const { rows, cols, nngp, ntk, var1, var2, s1, i1, s2, i2 } = k;
   for (let j = 0; j < cols; j++) {
-    const s = Math.sqrt(var2[j]);
-    s2[j] = s;
-    i2[j] = s > 0 ? 1 / s : 0;
+    s2[j] = Math.sqrt(var2[j]);
+    i2[j] = invSqrt0(s2[j]);
   }
   for (let i = 0; i < rows; i++) {
-    const s = Math.sqrt(var1[i]);
-    s1[i] = s;
-    i1[i] = s > 0 ? 1 / s : 0;
+    s1[i] = Math.sqrt(var1[i]);
+    i1[i] = invSqrt0(s1[i]);
   }
   for (let i = 0; i < rows; i++) {
     const sa = s1[i], ia = i1[i], row = i * cols;
     for (let j = 0; j < cols; j++) {
-      const e = row + j, sab = sa * s2[j];
-      if (sab > 0) {
-        let r = nngp[e] * ia * i2[j];
-        r = r > SNAP_HI ? 1 : r < -SNAP_HI ? -1 : r; // clipCorr, inlined
-        const rest = PI - Math.acos(r);
-        nngp[e] = sab * (Math.sqrt(1 - r * r) + rest * r) * INV_PI;
-        ntk[e] *= rest * INV_PI;
-      } else {
-        nngp[e] = 0; // relu of a zero-variance unit
-        ntk[e] *= 0.5; // undefined angle: θ = π/2, as neural-tangents does
-      }
+      const e = row + j;
+      const d = reluDual(nngp[e], sa, ia, s2[j], i2[j]);
+      nngp[e] = d.k1;
+      ntk[e] *= d.k0;
     }
   }
 };
@@ -124,29 +110,20 @@ export const producedDense =
 /* ---------------------------------------------------------------------------------------------------------------
  * Paper-code mode: the maps of `hyperkernel/kernels_image_completion.py` (TomerGalanti/InfiniteWidthHypernets).
  * The entry itself is taken as the correlation (the code assumes unit variances and never renormalises), shrunk by
- * 1e−4 toward 0 before the arccos; clipped afterwards (the code would produce NaN there).
+ * 1e−4 toward 0 before the arccos (dual.ts, paperReluDual).
  * ------------------------------------------------------------------------------------------------------------- */
 
 function paperReluInPlace(k: KernelBlock, f: KernelBlock | null): void {
   const { rows, cols, nngp, ntk, var1, var2 } = k;
   const n = rows * cols, sf = f?.nngp;
   for (let e = 0; e < n; e++) {
-    let r = sf ? nngp[e] * sf[e] : nngp[e];
-    r = r > 0 ? r - PAPER_SHRINK : r < 0 ? r + PAPER_SHRINK : 0;
-    r = r > 1 ? 1 : r < -1 ? -1 : r;
-    const rest = PI - Math.acos(r);
-    nngp[e] = (r * rest + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
-    ntk[e] *= rest * INV_PI;
+    const d = paperReluDual(sf ? nngp[e] * sf[e] : nngp[e]);
+    nngp[e] = d.k1;
+    ntk[e] *= d.k0;
   }
   // The diagonal drifts the same way (κ1 of a shrunk 1 is not 1); keep var consistent with it.
-  for (let i = 0; i < rows; i++) var1[i] = paperK1(f ? var1[i] * f.var1[i] : var1[i]);
-  for (let j = 0; j < cols; j++) var2[j] = paperK1(f ? var2[j] * f.var2[j] : var2[j]);
-}
-
-function paperK1(c: number): number {
-  let r = c > 0 ? c - PAPER_SHRINK : c < 0 ? c + PAPER_SHRINK : 0;
-  r = r > 1 ? 1 : r < -1 ? -1 : r;
-  return (r * (PI - Math.acos(r)) + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
+  for (let i = 0; i < rows; i++) var1[i] = paperReluDual(f ? var1[i] * f.var1[i] : var1[i]).k1;
+  for (let j = 0; j < cols; j++) var2[j] = paperReluDual(f ? var2[j] * f.var2[j] : var2[j]).k1;
 }
 
 /** ReLU as the official code computes it (shrunk raw correlation). */

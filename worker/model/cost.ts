@@ -96,8 +96,7 @@ const EVAL_CHUNK_BYTES = 64 * 2 ** 20;
  * Memory and compute of a network trained on batches of `batch` samples with `probe` kernel probe points.
  * `batchDistinctX` (default `batch`): distinct x rows in a batch; below `batch`, f runs once per distinct x and g
  * runs on groups of samples sharing one x (hypernet.ts forwardShared), never forming per-sample g weights.
- * `data`: the train/test rows held (host arrays, plus the training set as tensors); default `dataRows` rows
- * with one x each (the older form).
+ * `data`: the train/test rows held (host arrays, plus the training set as tensors); default none.
  */
 export function estimateCost(
   s: HyperNetSpec,
@@ -107,7 +106,6 @@ export function estimateCost(
     probe: number;
     ensemble: number;
     optimizer: 'gd' | 'sgd' | 'adam';
-    dataRows?: number;
     data?: { train: SplitRows; test: SplitRows };
   },
 ): TrialCost {
@@ -132,10 +130,7 @@ export function estimateCost(
     P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * P * P * 16 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
   // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
-  const data = opts.data ?? {
-    train: { rows: opts.dataRows ?? 0, distinctX: opts.dataRows ?? 0 },
-    test: { rows: 0, distinctX: 0 },
-  };
+  const data = opts.data ?? { train: { rows: 0, distinctX: 0 }, test: { rows: 0, distinctX: 0 } };
   const splitFloats = (r: SplitRows) => r.distinctX * s.dx + r.rows * (s.dz + s.k);
   const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test));
   // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).
