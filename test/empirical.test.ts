@@ -10,7 +10,7 @@ import {
   monteCarloGp,
   ntkMovement,
   type ProbePoints,
-} from '../worker/kernels/empirical.js';
+} from '../worker/model/empirical.js';
 import { computeKernels, relFrob, type Gram } from '../worker/kernels/index.js';
 import { createHyperNet, forwardTrace, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 

@@ -11,7 +11,7 @@ import { parseOrThrow } from '../core/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
 import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
-import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
+import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './model/index.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet, type TrainData } from './model/index.js';
 import type { TrialProgress } from './progress.js';

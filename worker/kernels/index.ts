@@ -1,5 +1,6 @@
 /**
- * Public API of the analytic kernel engine (float64, pure). Other modules import only from here.
+ * Public API of the analytic kernel engine: float64, pure (arrays in, arrays out; no I/O, no tfjs). Modules outside
+ * worker/kernels import only from here, and worker/kernels imports nothing of ours but core/.
  */
 import { ALL_KERNELS, kernelGrams, type NetSpec } from './engine.js';
 import type { Gram } from './gram.js';
@@ -8,6 +9,7 @@ import type { KernelMode } from './maps.js';
 
 export type { Gram } from './gram.js';
 export type { ZKernelSpec, PointSet } from './inputs.js';
+export { safeNorm } from './inputs.js';
 export type { KernelMode, KernelMap } from './maps.js';
 export type { NetSpec, KernelName, KernelStats } from './engine.js';
 export { relFrob, alignment, toRows, at } from './gram.js';

@@ -13,12 +13,11 @@
  * kernels are ⊗ I_k, so this compares directly with them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createHyperNet, forwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from '../model/hypernet.js';
+import { createHyperNet, forwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from './hypernet.js';
 import { assertSyncReadable } from '../backend/index.js';
 import { matMulBT } from '../backend/wasm-patches.js';
 import type { KernelAgreement } from '../../core/result.js';
-import type { Gram } from './gram.js';
-import { alignment, relFrob, type KernelSet } from './index.js';
+import { alignment, relFrob, type Gram, type KernelSet } from '../kernels/index.js';
 
 /** Probe points: x [P, dx], z [P, dz] (z already φ(z) when the net does not normalise it). */
 export interface ProbePoints {
