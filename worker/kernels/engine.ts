@@ -5,7 +5,8 @@
 import { InputError } from '../../core/errors.js';
 import { type Gram, mirrorUpper, zeroGram } from './gram.js';
 import { distinctX, dotTile, type PointSet, prepareZ, type ZKernelSpec, zKernelTile, zVariance } from './inputs.js';
-import { KernelBlock, type KernelMode, mlpMaps, producedMaps } from './maps.js';
+import { hypernetArchitecture, mlpLayers } from './architecture.js';
+import { KernelBlock, type KernelMode, layersMap } from './maps.js';
 import { SimdArena } from './simd.js';
 
 /** The two networks. Depths count weight layers: f has H = fDepth, g has L = gDepth. */
@@ -59,6 +60,7 @@ export function kernelGrams(
   tile = DEFAULT_TILE,
 ): { grams: Partial<Record<KernelName, Gram>>; stats: KernelStats } {
   checkNet(net);
+  const arch = hypernetArchitecture({ H: net.fDepth, L: net.gDepth });
   checkPoints(a, 'points');
   if (b) checkPoints(b, 'points (b)');
   const sym = b === null;
@@ -86,7 +88,7 @@ export function kernelGrams(
   const fVarB = sym ? fVarA : new Float64Array(d2);
   {
     const fb = new KernelBlock(tile, tile);
-    const fNet = mlpMaps(net.fDepth, mode);
+    const fNet = layersMap(arch.f, mode);
     // x̂·x̂′ is the one dense product here (images: d = 784): WebAssembly SIMD when available
     const ld = dx + (dx & 1);
     const arena = dx >= 16 ? SimdArena.create((sym ? d1 : d1 + d2) * ld) : null;
@@ -125,8 +127,8 @@ export function kernelGrams(
   const fk = new KernelBlock(tile, tile);
   const gk = new KernelBlock(tile, tile);
   const mk = new KernelBlock(tile, tile);
-  const gNet = producedMaps(net.gDepth, fk, mode);
-  const mNet = mlpMaps(net.fDepth + net.gDepth, mode);
+  const gNet = layersMap(arch.g, mode, fk);
+  const mNet = layersMap(mlpLayers(net.fDepth + net.gDepth), mode);
   forEachTile(n1, n2, tile, sym, (r0, nr, c0, nc) => {
     fk.resize(nr, nc);
     gk.resize(nr, nc);

@@ -5,6 +5,7 @@
  * rows × cols point pairs) with input kernels, runs the network's maps over it, and reads the result. Blocks are
  * reused tile after tile, so nothing is allocated per entry.
  */
+import type { Layer } from './architecture.js';
 import { invSqrt0, paperReluDual, reluDual } from './dual.js';
 
 /** A block of kernel entries between `rows` row points u_i and `cols` column points u'_j. */
@@ -141,27 +142,28 @@ export const paperProducedRelu =
 /** Which kernel formulas: the exact ones (science.md) or the official code's. */
 export type KernelMode = 'exact' | 'paper-code';
 
-/** Standard ReLU MLP with `depth` weight layers (depth − 1 hidden ReLU layers), NTK parametrization. */
-export function mlpMaps(depth: number, mode: KernelMode): KernelMap {
-  const act = mode === 'exact' ? relu : paperRelu;
-  const maps: KernelMap[] = [dense()];
-  for (let l = 1; l < depth; l++) maps.push(act(), dense());
-  return serial(...maps);
+/**
+ * A layer's infinite-width map (architecture.ts). `f` is the block holding Σ_f for the same pairs when the layers
+ * are g's (its weights are produced by f), null for a network of free weights (f itself, the MLP baseline).
+ *   exact:      dense, gWeights → dense;  relu → relu;  producedDense → producedDense(f)
+ *               (g: K_GP = nngp, K_g = ntk).
+ *   paper-code: dense, gWeights → dense;  relu → paperRelu (f's, the MLP's) or paperProducedRelu(f) (g's);
+ *               producedDense → dense (g: its GP kernel F^{L−1} = nngp, its K_g = ntk).
+ */
+export function layerMap(layer: Layer, mode: KernelMode, f: KernelBlock | null): KernelMap {
+  switch (layer.kind) {
+    case 'dense':
+    case 'gWeights':
+      return dense();
+    case 'relu':
+      if (mode === 'exact') return relu();
+      return f ? paperProducedRelu(f) : paperRelu();
+    case 'producedDense':
+      if (!f) throw new Error('kernel maps: a producedDense layer needs the block of Σ_f');
+      return mode === 'exact' ? producedDense(f) : dense();
+  }
 }
 
-/**
- * g with all `depth` weight layers produced by f. `f` is the block holding Σ_f for the same pairs.
- * Exact: producedDense, relu, producedDense, … (K_GP = nngp, K_g = ntk).
- * Paper-code: dense, paperProducedRelu, dense, … (its GP kernel = F^{L−1} = nngp, its K_g = ntk).
- */
-export function producedMaps(depth: number, f: KernelBlock, mode: KernelMode): KernelMap {
-  const maps: KernelMap[] = [];
-  if (mode === 'exact') {
-    maps.push(producedDense(f));
-    for (let l = 1; l < depth; l++) maps.push(relu(), producedDense(f));
-  } else {
-    maps.push(dense());
-    for (let l = 1; l < depth; l++) maps.push(paperProducedRelu(f), dense());
-  }
-  return serial(...maps);
-}
+/** The map of a layer list: serial over its layers' maps. */
+export const layersMap = (layers: readonly Layer[], mode: KernelMode, f: KernelBlock | null = null): KernelMap =>
+  serial(...layers.map((l) => layerMap(l, mode, f)));

@@ -1,16 +1,8 @@
 import { HypersweepError } from '../../core/errors.js';
 import type { TrialConfig } from '../../core/config.js';
+import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
-/** The shape of one hypernetwork: f: R^dx → R^{N_g} (width n, H weight layers); g: R^dz → R^k (width m, L layers). */
-export interface HyperNetSpec {
-  dx: number;
-  dz: number;
-  n: number;
-  H: number;
-  m: number;
-  L: number;
-  k: number;
-}
+export type { HyperNetSpec } from '../kernels/index.js';
 
 /** MNIST images are 28×28. */
 const MNIST_PIXELS = 784;
@@ -21,15 +13,12 @@ const BASE_BYTES = 64 * 2 ** 20;
 
 /** N_g = m·d_z + (L−2)·m² + k·m (L ≥ 2); k·d_z for L = 1: the number of g weights, i.e. f's output size. */
 export function gWeightCount(s: Pick<HyperNetSpec, 'dz' | 'm' | 'L' | 'k'>): number {
-  if (s.L === 1) return s.k * s.dz;
-  return s.m * s.dz + (s.L - 2) * s.m * s.m + s.k * s.m;
+  return gWeightsOf(sizeG(gLayers(s.L), s));
 }
 
 /** Trainable parameters (all in f): dx·n + (H−2)·n² + n·N_g (H ≥ 2); dx·N_g for H = 1. */
 export function fParamCount(s: HyperNetSpec): number {
-  const ng = gWeightCount(s);
-  if (s.H === 1) return s.dx * ng;
-  return s.dx * s.n + (s.H - 2) * s.n * s.n + s.n * ng;
+  return fParamsOf(sizedHypernet(s).f);
 }
 
 /**
@@ -109,14 +98,16 @@ export function estimateCost(
     data?: { train: SplitRows; test: SplitRows };
   },
 ): TrialCost {
-  const ng = gWeightCount(s);
-  const params = fParamCount(s);
+  const arch = sizedHypernet(s);
+  const ng = gWeightsOf(arch.g);
+  const params = fParamsOf(arch.f);
   const B = opts.batch;
   const Dx = Math.min(opts.batchDistinctX ?? B, B);
   // Weights + gradients + one transposed copy in the backward pass; Adam adds two moments.
   const paramCopies = 3 + (opts.optimizer === 'adam' ? 2 : 0);
-  const fPerRow = 2 * s.n * Math.max(s.H - 1, 0) + s.dx;
-  const gPerRow = 2 * s.m * Math.max(s.L - 1, 0) + 2 * s.k + s.dz;
+  // Per sample: input, and the pre- and post-activation of every hidden unit (g: and its output, twice).
+  const fPerRow = 2 * hiddenUnitsOf(arch.f) + s.dx;
+  const gPerRow = 2 * hiddenUnitsOf(arch.g) + 2 * s.k + s.dz;
   // Activations kept for backprop. One x per sample: f's pre/post activations, f's output and its gradient (×3
   // with the reshape copy), g's pre/post activations, outputs. Shared x: f's activations per distinct x; f's
   // output per group of samples (at most 2 groups per distinct x); g's activations per slot (at most 2 per
