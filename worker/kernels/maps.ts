@@ -139,7 +139,7 @@ export const paperProducedRelu =
   (k) =>
     paperReluInPlace(k, f);
 
-/** Which kernel formulas: the exact ones (science.md) or the official code's. */
+/** Which kernel formulas: the exact infinite-width limit or the official code's. */
 export type KernelMode = 'exact' | 'paper-code';
 
 /**

@@ -16,7 +16,6 @@ import { gaussianArray, subSeed } from './rng.js';
 import { matMulWeight } from '../backend/wasm-patches.js';
 
 export type { HyperNetSpec } from '../kernels/index.js';
-export { gWeightCount, fParamCount } from './cost.js';
 
 /** Options beyond the shape. */
 export interface HyperNetOptions {
@@ -41,10 +40,6 @@ export interface HyperNet {
 }
 
 /** g's weight shapes [out_j, in_j], j = 1..L: one per producedDense layer. */
-export function gLayerShapes(s: HyperNetSpec): [number, number][] {
-  return producedShapes(sizedHypernet(s).g);
-}
-
 const producedShapes = (g: readonly SizedLayer[]): [number, number][] =>
   g.filter((l) => l.kind === 'producedDense').map((l): [number, number] => [l.width, l.fanIn]);
 

@@ -1,5 +1,5 @@
 /** Public API of the model: the hypernetwork, its training, its cost. */
-export { createHyperNet, forwardTrace, forwardShared, sharedLayout, gLayerShapes, paramShapes, normalizeRows, validateSpec } from './hypernet.js';
+export { createHyperNet, forwardTrace, forwardShared, sharedLayout, paramShapes, normalizeRows, validateSpec } from './hypernet.js';
 export type { HyperNet, HyperNetOptions, HyperNetSpec, ForwardTrace, SharedLayout } from './hypernet.js';
 export { train, evaluateLoss, evaluateLossAsync, lossOf } from './train.js';
 export type { TrainData, TrainOptions, TrainHooks, TrainOutcome, LossName } from './train.js';
