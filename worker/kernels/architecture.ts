@@ -124,6 +124,9 @@ export function sizeArchitecture(arch: Architecture, s: HyperNetSpec): SizedArch
 /** The sized hypernetwork of a spec. */
 export const sizedHypernet = (s: HyperNetSpec): SizedArchitecture => sizeArchitecture(hypernetArchitecture(s), s);
 
+/** A relu layer's factor √(2/w) on its w inputs (NTK parametrization). */
+export const reluScale = (l: SizedLayer): number => Math.sqrt(2 / l.fanIn);
+
 /** Free parameters of f: Σ over its weight layers of fanIn·width. */
 export const fParamsOf = (f: readonly SizedLayer[]): number =>
   f.reduce((sum, l) => (l.kind === 'relu' ? sum : sum + l.fanIn * l.width), 0);

@@ -17,7 +17,7 @@ import { createHyperNet, forwardTrace, type ForwardTrace, type HyperNet, type Hy
 import { assertSyncReadable } from '../backend/index.js';
 import { matMulBT } from '../backend/wasm-patches.js';
 import type { KernelAgreement } from '../../core/result.js';
-import { alignment, relFrob, type Gram, type KernelSet, type SizedLayer } from '../kernels/index.js';
+import { alignment, relFrob, reluScale, type Gram, type KernelSet } from '../kernels/index.js';
 
 /** Probe points: x [P, dx], z [P, dz] (z already φ(z) when the net does not normalise it). */
 export interface ProbePoints {
@@ -123,9 +123,6 @@ function fNtk(net: HyperNet, T: ForwardTrace, c: tf.Tensor2D[], k: number, rep: 
   if (!theta) throw new Error('empirical NTK: f has no gWeights layer');
   return theta;
 }
-
-/** √(2/w) of a relu layer on w units (as in the forward pass). */
-const reluScale = (l: SizedLayer): number => Math.sqrt(2 / l.fanIn);
 
 /** The structured empirical NTK (output-averaged for k > 1). Leaves no tensors behind. Sync: not on webgpu. */
 export function empiricalNtk(net: HyperNet, probe: ProbePoints): Gram {

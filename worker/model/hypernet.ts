@@ -11,7 +11,7 @@
  * reshaped row-major into g's weights. All weights N(0, 1); the √(2/width) factors are the whole normalisation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { sizedHypernet, type HyperNetSpec, type SizedArchitecture, type SizedLayer } from '../kernels/index.js';
+import { reluScale, sizedHypernet, type HyperNetSpec, type SizedArchitecture, type SizedLayer } from '../kernels/index.js';
 import { gaussianArray, subSeed } from './rng.js';
 import { matMulWeight } from '../backend/wasm-patches.js';
 
@@ -110,9 +110,6 @@ function applyG(net: HyperNet, top: tf.Tensor2D, b: tf.Tensor3D, trace?: tf.Tens
   }
   return b;
 }
-
-/** √(2/w) of a relu layer on w units. */
-const reluScale = (l: SizedLayer): number => Math.sqrt(2 / l.fanIn);
 
 /** The forward pass with every intermediate kept (for the structured empirical kernels); one x per sample. */
 export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): ForwardTrace {
