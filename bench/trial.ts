@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, selectBackend, type BackendName } from '../worker/backend/index.js';
-import { empiricalNtkAsync, empiricalNtkNaive } from '../worker/kernels/empirical.js';
+import { empiricalNtkAsync, empiricalNtkNaive } from '../worker/model/empirical.js';
 import { relFrob, type Gram } from '../worker/kernels/index.js';
 import { createHyperNet, fParamCount, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 

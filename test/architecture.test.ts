@@ -54,17 +54,6 @@ function violation({ from, to }: Edge): string | null {
   return null;
 }
 
-/**
- * Known exception, to be removed when worker/kernels/empirical.ts stops importing the model and the backend (the
- * empirical kernels of a live network move out of worker/kernels): until then, its imports of worker/model and
- * worker/backend are tolerated, and only those.
- */
-const knownExceptions = new Set([
-  'worker/kernels/empirical.ts -> worker/model/hypernet.ts',
-  'worker/kernels/empirical.ts -> worker/backend/index.ts',
-  'worker/kernels/empirical.ts -> worker/backend/wasm-patches.ts',
-]);
-
 describe('architecture: the import graph', () => {
   const edges = importGraph();
 
@@ -72,12 +61,11 @@ describe('architecture: the import graph', () => {
     expect(edges.length).toBeGreaterThan(100);
     expect(edges).toContainEqual({ from: 'orchestrator/local/thread.ts', to: 'worker/execute.ts' });
     // a dynamic import
-    expect(edges).toContainEqual({ from: 'orchestrator/cli/commands/kernel.ts', to: 'worker/kernels/cli.ts' });
+    expect(edges).toContainEqual({ from: 'orchestrator/cli/commands/kernel.ts', to: 'worker/kernel-cli/cli.ts' });
   });
 
   it('has every import pointing down the layers: cli → orchestrator/dashboards → schema/worker → core', () => {
     const bad = edges
-      .filter((e) => !knownExceptions.has(`${e.from} -> ${e.to}`))
       .map(violation)
       .filter((v): v is string => v !== null);
     expect(bad).toEqual([]);
@@ -91,10 +79,4 @@ describe('architecture: the import graph', () => {
     expect(violation({ from: 'worker/kernels/maps.ts', to: 'worker/model/hypernet.ts' })).toMatch(/only core/);
     expect(violation({ from: 'orchestrator/cli/commands/run.ts', to: 'core/errors.ts' })).toBeNull();
   });
-
-  it('keeps its known exceptions real (delete one once it is gone)', () => {
-    const present = new Set(edges.map((e) => `${e.from} -> ${e.to}`));
-    for (const e of knownExceptions) expect(present.has(e), e).toBe(true);
-  });
-
 });

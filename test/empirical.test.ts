@@ -10,7 +10,7 @@ import {
   monteCarloGp,
   ntkMovement,
   type ProbePoints,
-} from '../worker/kernels/empirical.js';
+} from '../worker/model/empirical.js';
 import { computeKernels, relFrob, type Gram } from '../worker/kernels/index.js';
 import { createHyperNet, forwardTrace, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 
@@ -139,7 +139,7 @@ describe('the forward pass at large width', () => {
     for (let s = 0; s < 8; s++) {
       const net = createHyperNet({ dx: 8, dz: 8, n: 2048, H: 3, m: 8, L: 2, k: 1 }, 40 + s);
       const sigma = tf.tidy(() => {
-        const top = forwardTrace(net, probe.x, probe.z).a[2];
+        const top = forwardTrace(net, probe.x, probe.z).top;
         return tf.matMul(top, tf.transpose(top)) as tf.Tensor2D;
       });
       grams.push({ rows: 8, cols: 8, data: Float64Array.from(sigma.dataSync()) });

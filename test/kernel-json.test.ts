@@ -10,8 +10,8 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_KERNELS, kernelGrams } from '../worker/kernels/engine.js';
 import { toRows, zeroGram } from '../worker/kernels/gram.js';
-import { writeJson } from '../worker/kernels/json-out.js';
-import { loadPointsFile } from '../worker/kernels/points-file.js';
+import { writeJson } from '../worker/kernel-cli/json-out.js';
+import { loadPointsFile } from '../worker/kernel-cli/points-file.js';
 import { cliPath, repoRoot } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hs-kjson-'));

@@ -9,11 +9,25 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseOrThrow } from '../core/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
-import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
-// The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
-import { empiricalGpAsync, empiricalNtkAsync, kernelAgreement, monteCarloGpAsync, ntkMovement } from './kernels/empirical.js';
+import { trialConfigSchema, type TrialConfig, type TrialConfigInput } from '../core/config.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
-import { assertWithinMemoryCap, createHyperNet, specFromConfig, subSeed, train, type HyperNet, type TrainData } from './model/index.js';
+// The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
+import {
+  assertWithinMemoryCap,
+  createHyperNet,
+  empiricalGpAsync,
+  empiricalNtkAsync,
+  kernelAgreement,
+  monteCarloGpAsync,
+  ntkMovement,
+  specFromConfig,
+  subSeed,
+  train,
+  type HyperNet,
+  type ProbePoints,
+  type TrainData,
+  type TrainOutcome,
+} from './model/index.js';
 import type { TrialProgress } from '../core/progress.js';
 import type { KernelAgreement, TrialResult } from '../core/result.js';
 import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData } from './tasks/index.js';
@@ -33,144 +47,66 @@ export interface RunTrialOptions {
 }
 
 export async function runTrial(config: TrialConfigInput | unknown, opts: RunTrialOptions = {}): Promise<TrialResult> {
-  const t0 = performance.now();
-  const timings: Record<string, number> = {};
-  let mark = t0;
-  const phase = (name: string): void => {
-    opts.signal?.throwIfAborted();
-    opts.onProgress?.({ phase: name });
-  };
-  const done = (name: string): void => {
-    const now = performance.now();
-    timings[`${name}Ms`] = now - mark;
-    mark = now;
-  };
-
-  phase('setup');
+  const clock = new PhaseClock(opts);
+  clock.phase('setup');
   const cfg = parseOrThrow(trialConfigSchema, config, 'trial config');
   checkTaskConfig(cfg);
   const cost = assertWithinMemoryCap(cfg);
   const backend = await selectBackend(opts.backend ?? 'auto');
-  done('setup');
+  clock.done('setup');
 
-  phase('data');
+  clock.phase('data');
   const data = buildTask(cfg);
   const spec = specFromConfig(cfg);
   if (spec.dx !== data.dx || spec.dz !== data.dz || spec.k !== data.k) {
     throw new Error(`runTrial: task ${cfg.task} made data of dims ${data.dx}/${data.dz}/${data.k}, network expects ${spec.dx}/${spec.dz}/${spec.k}`);
   }
-  done('data');
+  clock.done('data');
 
   const owned: tf.Tensor[] = [];
-  const tensor = (values: Float32Array, rows: number, cols: number): tf.Tensor2D => {
-    const t = tf.tensor2d(values, [rows, cols]);
-    owned.push(t);
-    return t;
-  };
-  // RFF features are g's input as they are; raw z (sphere, rotation images) is unit-normalised by g.
-  const normalizeZ = data.zInput === 'linear';
   let net: HyperNet | null = null;
   try {
-    phase('init');
+    clock.phase('init');
+    // RFF features are g's input as they are; raw z (sphere, rotation images) is unit-normalised by g.
+    const normalizeZ = data.zInput === 'linear';
     net = createHyperNet(spec, cfg.seed, { normalizeZ });
-    // f's input rows stay distinct (mnist-completion: one per image, shared by its pixels): f runs once per image.
-    const all = sliceSplitShared(data.train, data);
-    const trainData: TrainData = { x: tensor(all.x, all.d, data.dx), z: tensor(all.z, all.n, data.dz), y: tensor(all.y, all.n, data.k) };
-    if (all.d < all.n) trainData.xIndex = all.xIndex;
-    const P = Math.min(cfg.kernels.probe, data.train.n);
-    const probeSlice = P > 0 ? sliceSplit(data.train, data, 0, P) : null;
-    const probe = probeSlice
-      ? { x: tensor(probeSlice.x, P, data.dx), z: tensor(probeSlice.z, P, data.dz) }
-      : null;
-    done('init');
+    const { trainData, probe } = trialTensors(data, Math.min(cfg.kernels.probe, data.train.n), owned);
+    clock.done('init');
 
-    let ntk0: Gram | null = null, gp0: Gram | null = null;
-    if (probe) {
-      phase('kernels-init');
-      ntk0 = await empiricalNtkAsync(net, probe);
-      gp0 =
-        cfg.kernels.ensemble > 1
-          ? await monteCarloGpAsync(spec, probe, Array.from({ length: cfg.kernels.ensemble }, (_, i) => subSeed(cfg.seed, 1000 + i)), { normalizeZ })
-          : await empiricalGpAsync(net, probe);
-      done('kernelsInit');
-    }
-
-    phase('train');
-    const steps = cfg.train.steps;
-    opts.onProgress?.({ phase: 'train', step: 0, steps });
-    const outcome = await train(
-      net,
-      trainData,
-      { ...cfg.train, seed: subSeed(cfg.seed, 7) },
-      {
-        signal: opts.signal,
-        onLog: (step, loss) => opts.onProgress?.({ phase: 'train', step: Math.min(step, steps), steps, loss }),
-      },
-    );
-    if (outcome.status === 'aborted') opts.signal?.throwIfAborted();
-    done('train');
+    const init = probe ? await initKernels(net, probe, cfg, clock) : null;
+    const outcome = await trainTrial(net, trainData, cfg, opts, clock);
     const diverged = outcome.status === 'diverged';
-
-    let kernel: { init: KernelAgreement; final: KernelAgreement; movement: number } | null = null;
-    if (probe && ntk0 && gp0 && probeSlice && !diverged) {
-      phase('kernels-final');
-      const ntkT = await empiricalNtkAsync(net, probe);
-      const gpT = await empiricalGpAsync(net, probe);
-      done('kernelsFinal');
-      phase('analytic');
-      const points = splitPoints(data.train, data.dz, 0, P);
-      const netSpec: NetSpec = { fDepth: spec.H, gDepth: spec.L, zKernel: normalizeZ ? { type: 'linear' } : { type: 'dot' } };
-      const exact = computeKernels(points, netSpec, 'exact');
-      const paper = computeKernels(points, netSpec, 'paper-code');
-      kernel = {
-        init: kernelAgreement(ntk0, gp0, exact, paper),
-        final: kernelAgreement(ntkT, gpT, exact, paper),
-        movement: ntkMovement(ntk0, ntkT),
-      };
-      done('analytic');
-    }
+    const kernel = init && probe && !diverged ? await kernelMetrics(net, probe, init, data, clock) : null;
 
     const metrics: TrialResult['metrics'] = {
       trainLoss: outcome.finalLoss,
       testLoss: null,
       stepsRun: outcome.stepsRun,
       kernel,
-      probePoints: P,
+      probePoints: probe ? probe.P : 0,
       params: cost.params,
       ngOutputs: cost.ngOutputs,
       lossDefinition: cfg.train.loss === 'mse' ? '(1/2N)·Σ‖h − y‖²' : '−(1/N)·Σ y·log softmax(h)',
     };
     if (data.task === 'mnist-rotation') metrics.testAccuracy = null;
-    if (!diverged && data.test.n > 0) {
-      phase('test');
-      const pred = await predictSplit(net, data, data.test, cost.ngOutputs, opts.signal);
-      const loss = lossOfPredictions(pred, data.test.y, data.test.n, data.k, cfg.train.loss);
-      metrics.testLoss = Number.isFinite(loss) ? loss : null;
-      if (data.test.labels) metrics.testAccuracy = accuracy(pred, data.test.labels, data.k);
-      if (data.task === 'mnist-completion') {
-        const mse = pixelMse(pred, data.test.y, data.test.hidden);
-        metrics.testMseAll = mse.mseAll;
-        metrics.testMseHidden = mse.mseHidden;
-      }
-      done('test');
-    }
+    if (!diverged && data.test.n > 0) Object.assign(metrics, await testMetrics(net, data, cfg, cost.ngOutputs, opts.signal, clock));
     if (data.task === 'mnist-completion') {
-      phase('kernel-regression');
+      clock.phase('kernel-regression');
       metrics.kernelRegression = completionKernelRegression(
         data,
         { fDepth: spec.H, gDepth: spec.L, gamma: cfg.g.rffGamma, mode: cfg.kernels.mode, maxTrain: cfg.kernels.regressionMaxTrain },
         opts.signal,
       );
-      done('kernelRegression');
+      clock.done('kernelRegression');
     }
-    timings.totalMs = performance.now() - t0;
+    clock.finish();
     opts.onProgress?.({ phase: 'done' });
     return {
       status: diverged ? 'diverged' : 'completed',
       metrics,
       curve: outcome.curve,
       backend: backend.name,
-      timings,
+      timings: clock.timings,
       versions: {
         hypersweep: hypersweepVersion(),
         'tfjs-core': tf.version_core,
@@ -183,6 +119,135 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
     net?.dispose();
     tf.dispose(owned);
   }
+}
+
+/** Phase reports (each checks the abort signal first) and the wall time of each phase, as `<name>Ms`. */
+class PhaseClock {
+  readonly timings: Record<string, number> = {};
+  private readonly t0 = performance.now();
+  private mark = this.t0;
+
+  constructor(private readonly opts: RunTrialOptions) {}
+
+  phase(name: string): void {
+    this.opts.signal?.throwIfAborted();
+    this.opts.onProgress?.({ phase: name });
+  }
+
+  done(name: string): void {
+    const now = performance.now();
+    this.timings[`${name}Ms`] = now - this.mark;
+    this.mark = now;
+  }
+
+  finish(): void {
+    this.timings.totalMs = performance.now() - this.t0;
+  }
+}
+
+/** The kernel probe: the first P training points. */
+interface Probe extends ProbePoints {
+  P: number;
+}
+
+/**
+ * The training set as tensors (f's input rows stay distinct: mnist-completion has one per image, shared by its
+ * pixels, so f runs once per image) and the first P training points as the kernel probe (none for P = 0). Every
+ * tensor made is pushed to `owned`.
+ */
+function trialTensors(data: TaskData, P: number, owned: tf.Tensor[]): { trainData: TrainData; probe: Probe | null } {
+  const tensor = (values: Float32Array, rows: number, cols: number): tf.Tensor2D => {
+    const t = tf.tensor2d(values, [rows, cols]);
+    owned.push(t);
+    return t;
+  };
+  const all = sliceSplitShared(data.train, data);
+  const trainData: TrainData = { x: tensor(all.x, all.d, data.dx), z: tensor(all.z, all.n, data.dz), y: tensor(all.y, all.n, data.k) };
+  if (all.d < all.n) trainData.xIndex = all.xIndex;
+  if (P === 0) return { trainData, probe: null };
+  const slice = sliceSplit(data.train, data, 0, P);
+  return { trainData, probe: { x: tensor(slice.x, P, data.dx), z: tensor(slice.z, P, data.dz), P } };
+}
+
+/** The empirical NTK and GP kernel at init (the GP kernel by Monte-Carlo over fresh nets when kernels.ensemble > 1). */
+async function initKernels(net: HyperNet, probe: Probe, cfg: TrialConfig, clock: PhaseClock): Promise<{ ntk: Gram; gp: Gram }> {
+  clock.phase('kernels-init');
+  const ntk = await empiricalNtkAsync(net, probe);
+  const gp =
+    cfg.kernels.ensemble > 1
+      ? await monteCarloGpAsync(net.spec, probe, Array.from({ length: cfg.kernels.ensemble }, (_, i) => subSeed(cfg.seed, 1000 + i)), { normalizeZ: net.normalizeZ })
+      : await empiricalGpAsync(net, probe);
+  clock.done('kernelsInit');
+  return { ntk, gp };
+}
+
+/** Train with progress reports; an abort rejects with the signal's reason. */
+async function trainTrial(net: HyperNet, trainData: TrainData, cfg: TrialConfig, opts: RunTrialOptions, clock: PhaseClock): Promise<TrainOutcome> {
+  clock.phase('train');
+  const steps = cfg.train.steps;
+  opts.onProgress?.({ phase: 'train', step: 0, steps });
+  const outcome = await train(
+    net,
+    trainData,
+    { ...cfg.train, seed: subSeed(cfg.seed, 7) },
+    {
+      signal: opts.signal,
+      onLog: (step, loss) => opts.onProgress?.({ phase: 'train', step: Math.min(step, steps), steps, loss }),
+    },
+  );
+  if (outcome.status === 'aborted') opts.signal?.throwIfAborted();
+  clock.done('train');
+  return outcome;
+}
+
+/** The empirical kernels after training, compared (at init and after) with the exact and paper-code analytic ones. */
+async function kernelMetrics(
+  net: HyperNet,
+  probe: Probe,
+  init: { ntk: Gram; gp: Gram },
+  data: TaskData,
+  clock: PhaseClock,
+): Promise<{ init: KernelAgreement; final: KernelAgreement; movement: number }> {
+  clock.phase('kernels-final');
+  const ntkT = await empiricalNtkAsync(net, probe);
+  const gpT = await empiricalGpAsync(net, probe);
+  clock.done('kernelsFinal');
+  clock.phase('analytic');
+  const points = splitPoints(data.train, data.dz, 0, probe.P);
+  const netSpec: NetSpec = { fDepth: net.spec.H, gDepth: net.spec.L, zKernel: net.normalizeZ ? { type: 'linear' } : { type: 'dot' } };
+  const exact = computeKernels(points, netSpec, 'exact');
+  const paper = computeKernels(points, netSpec, 'paper-code');
+  const kernel = {
+    init: kernelAgreement(init.ntk, init.gp, exact, paper),
+    final: kernelAgreement(ntkT, gpT, exact, paper),
+    movement: ntkMovement(init.ntk, ntkT),
+  };
+  clock.done('analytic');
+  return kernel;
+}
+
+/** Test-set loss, and accuracy (labels) or pixel MSEs (mnist-completion) where the task has them. */
+async function testMetrics(
+  net: HyperNet,
+  data: TaskData,
+  cfg: TrialConfig,
+  ngOutputs: number,
+  signal: AbortSignal | undefined,
+  clock: PhaseClock,
+): Promise<Partial<TrialResult['metrics']>> {
+  clock.phase('test');
+  const out: Partial<TrialResult['metrics']> = {};
+  const pred = await predictSplit(net, data, data.test, ngOutputs, signal);
+  const loss = lossOfPredictions(pred, data.test.y, data.test.n, data.k, cfg.train.loss);
+  out.testLoss = Number.isFinite(loss) ? loss : null;
+  if (data.test.labels) out.testAccuracy = accuracy(pred, data.test.labels, data.k);
+  if (data.task === 'mnist-completion') {
+    const mse = pixelMse(pred, data.test.y, data.test.hidden);
+    out.testMseAll = mse.mseAll;
+    out.testMseHidden = mse.mseHidden;
+  }
+  clock.done('test');
+  return out;
 }
 
 let version: string | undefined;

@@ -1,5 +1,6 @@
 /**
- * Public API of the analytic kernel engine (float64, pure). Other modules import only from here.
+ * Public API of the analytic kernel engine: float64, pure (arrays in, arrays out; no I/O, no tfjs). Modules outside
+ * worker/kernels import only from here, and worker/kernels imports nothing of ours but core/.
  */
 import { ALL_KERNELS, kernelGrams, type NetSpec } from './engine.js';
 import type { Gram } from './gram.js';
@@ -8,13 +9,16 @@ import type { KernelMode } from './maps.js';
 
 export type { Gram } from './gram.js';
 export type { ZKernelSpec, PointSet } from './inputs.js';
+export { safeNorm } from './inputs.js';
 export type { KernelMode, KernelMap } from './maps.js';
 export type { NetSpec, KernelName, KernelStats } from './engine.js';
 export { relFrob, alignment, toRows, at } from './gram.js';
 export { kernelRegression, choleskyJittered, choleskySolveInPlace, NotPositiveDefiniteError, DEFAULT_JITTER } from './regression.js';
 export { kernelGrams, ALL_KERNELS } from './engine.js';
-export { KernelBlock, serial, dense, relu, producedDense, paperRelu, paperProducedRelu, mlpMaps, producedMaps } from './maps.js';
-export { kappa0, kappa1, paperKappa0, paperKappa1 } from './dual.js';
+export { KernelBlock, serial, dense, relu, producedDense, paperRelu, paperProducedRelu, layerMap, layersMap } from './maps.js';
+export { hypernetArchitecture, fLayers, gLayers, mlpLayers, sizeArchitecture, sizeG, sizedHypernet, gWeightsOf, fParamsOf, hiddenUnitsOf, reluScale } from './architecture.js';
+export type { Architecture, Layer, LayerKind, HyperNetSpec, SizedArchitecture, SizedLayer } from './architecture.js';
+export { kappa0, kappa1 } from './dual.js';
 
 /** Every analytic Gram of a point set (or between two), and which formulas produced them. */
 export interface KernelSet {

@@ -5,11 +5,8 @@
  * rows × cols point pairs) with input kernels, runs the network's maps over it, and reads the result. Blocks are
  * reused tile after tile, so nothing is allocated per entry.
  */
-import { CORR_SNAP, PAPER_SHRINK } from './dual.js';
-
-const PI = Math.PI;
-const INV_PI = 1 / Math.PI;
-const SNAP_HI = 1 - CORR_SNAP;
+import type { Layer } from './architecture.js';
+import { invSqrt0, paperReluDual, reluDual } from './dual.js';
 
 /** A block of kernel entries between `rows` row points u_i and `cols` column points u'_j. */
 export class KernelBlock {
@@ -68,35 +65,25 @@ export const dense = (): KernelMap => (k) => {
 };
 
 /**
- * ReLU, exact: Σ ← κ1(Σ), Θ ← Θ·κ0(Σ), with ρ = Σ/√(ab) clipped to [−1, 1]. Variances are unchanged (κ1 = a on
- * the diagonal).
+ * ReLU, exact: Σ ← κ1(Σ), Θ ← Θ·κ0(Σ) (dual.ts). Variances are unchanged (κ1 = a on the diagonal).
  */
 export const relu = (): KernelMap => (k) => {
   const { rows, cols, nngp, ntk, var1, var2, s1, i1, s2, i2 } = k;
   for (let j = 0; j < cols; j++) {
-    const s = Math.sqrt(var2[j]);
-    s2[j] = s;
-    i2[j] = s > 0 ? 1 / s : 0;
+    s2[j] = Math.sqrt(var2[j]);
+    i2[j] = invSqrt0(s2[j]);
   }
   for (let i = 0; i < rows; i++) {
-    const s = Math.sqrt(var1[i]);
-    s1[i] = s;
-    i1[i] = s > 0 ? 1 / s : 0;
+    s1[i] = Math.sqrt(var1[i]);
+    i1[i] = invSqrt0(s1[i]);
   }
   for (let i = 0; i < rows; i++) {
     const sa = s1[i], ia = i1[i], row = i * cols;
     for (let j = 0; j < cols; j++) {
-      const e = row + j, sab = sa * s2[j];
-      if (sab > 0) {
-        let r = nngp[e] * ia * i2[j];
-        r = r > SNAP_HI ? 1 : r < -SNAP_HI ? -1 : r; // clipCorr, inlined
-        const rest = PI - Math.acos(r);
-        nngp[e] = sab * (Math.sqrt(1 - r * r) + rest * r) * INV_PI;
-        ntk[e] *= rest * INV_PI;
-      } else {
-        nngp[e] = 0; // relu of a zero-variance unit
-        ntk[e] *= 0.5; // undefined angle: θ = π/2, as neural-tangents does
-      }
+      const e = row + j;
+      const d = reluDual(nngp[e], sa, ia, s2[j], i2[j]);
+      nngp[e] = d.k1;
+      ntk[e] *= d.k0;
     }
   }
 };
@@ -124,29 +111,20 @@ export const producedDense =
 /* ---------------------------------------------------------------------------------------------------------------
  * Paper-code mode: the maps of `hyperkernel/kernels_image_completion.py` (TomerGalanti/InfiniteWidthHypernets).
  * The entry itself is taken as the correlation (the code assumes unit variances and never renormalises), shrunk by
- * 1e−4 toward 0 before the arccos; clipped afterwards (the code would produce NaN there).
+ * 1e−4 toward 0 before the arccos (dual.ts, paperReluDual).
  * ------------------------------------------------------------------------------------------------------------- */
 
 function paperReluInPlace(k: KernelBlock, f: KernelBlock | null): void {
   const { rows, cols, nngp, ntk, var1, var2 } = k;
   const n = rows * cols, sf = f?.nngp;
   for (let e = 0; e < n; e++) {
-    let r = sf ? nngp[e] * sf[e] : nngp[e];
-    r = r > 0 ? r - PAPER_SHRINK : r < 0 ? r + PAPER_SHRINK : 0;
-    r = r > 1 ? 1 : r < -1 ? -1 : r;
-    const rest = PI - Math.acos(r);
-    nngp[e] = (r * rest + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
-    ntk[e] *= rest * INV_PI;
+    const d = paperReluDual(sf ? nngp[e] * sf[e] : nngp[e]);
+    nngp[e] = d.k1;
+    ntk[e] *= d.k0;
   }
   // The diagonal drifts the same way (κ1 of a shrunk 1 is not 1); keep var consistent with it.
-  for (let i = 0; i < rows; i++) var1[i] = paperK1(f ? var1[i] * f.var1[i] : var1[i]);
-  for (let j = 0; j < cols; j++) var2[j] = paperK1(f ? var2[j] * f.var2[j] : var2[j]);
-}
-
-function paperK1(c: number): number {
-  let r = c > 0 ? c - PAPER_SHRINK : c < 0 ? c + PAPER_SHRINK : 0;
-  r = r > 1 ? 1 : r < -1 ? -1 : r;
-  return (r * (PI - Math.acos(r)) + Math.sqrt(Math.abs(1 - r * r))) * INV_PI;
+  for (let i = 0; i < rows; i++) var1[i] = paperReluDual(f ? var1[i] * f.var1[i] : var1[i]).k1;
+  for (let j = 0; j < cols; j++) var2[j] = paperReluDual(f ? var2[j] * f.var2[j] : var2[j]).k1;
 }
 
 /** ReLU as the official code computes it (shrunk raw correlation). */
@@ -161,30 +139,31 @@ export const paperProducedRelu =
   (k) =>
     paperReluInPlace(k, f);
 
-/** Which kernel formulas: the exact ones (science.md) or the official code's. */
+/** Which kernel formulas: the exact infinite-width limit or the official code's. */
 export type KernelMode = 'exact' | 'paper-code';
 
-/** Standard ReLU MLP with `depth` weight layers (depth − 1 hidden ReLU layers), NTK parametrization. */
-export function mlpMaps(depth: number, mode: KernelMode): KernelMap {
-  const act = mode === 'exact' ? relu : paperRelu;
-  const maps: KernelMap[] = [dense()];
-  for (let l = 1; l < depth; l++) maps.push(act(), dense());
-  return serial(...maps);
+/**
+ * A layer's infinite-width map (architecture.ts). `f` is the block holding Σ_f for the same pairs when the layers
+ * are g's (its weights are produced by f), null for a network of free weights (f itself, the MLP baseline).
+ *   exact:      dense, gWeights → dense;  relu → relu;  producedDense → producedDense(f)
+ *               (g: K_GP = nngp, K_g = ntk).
+ *   paper-code: dense, gWeights → dense;  relu → paperRelu (f's, the MLP's) or paperProducedRelu(f) (g's);
+ *               producedDense → dense (g: its GP kernel F^{L−1} = nngp, its K_g = ntk).
+ */
+export function layerMap(layer: Layer, mode: KernelMode, f: KernelBlock | null): KernelMap {
+  switch (layer.kind) {
+    case 'dense':
+    case 'gWeights':
+      return dense();
+    case 'relu':
+      if (mode === 'exact') return relu();
+      return f ? paperProducedRelu(f) : paperRelu();
+    case 'producedDense':
+      if (!f) throw new Error('kernel maps: a producedDense layer needs the block of Σ_f');
+      return mode === 'exact' ? producedDense(f) : dense();
+  }
 }
 
-/**
- * g with all `depth` weight layers produced by f. `f` is the block holding Σ_f for the same pairs.
- * Exact: producedDense, relu, producedDense, … (K_GP = nngp, K_g = ntk).
- * Paper-code: dense, paperProducedRelu, dense, … (its GP kernel = F^{L−1} = nngp, its K_g = ntk).
- */
-export function producedMaps(depth: number, f: KernelBlock, mode: KernelMode): KernelMap {
-  const maps: KernelMap[] = [];
-  if (mode === 'exact') {
-    maps.push(producedDense(f));
-    for (let l = 1; l < depth; l++) maps.push(relu(), producedDense(f));
-  } else {
-    maps.push(dense());
-    for (let l = 1; l < depth; l++) maps.push(paperProducedRelu(f), dense());
-  }
-  return serial(...maps);
-}
+/** The map of a layer list: serial over its layers' maps. */
+export const layersMap = (layers: readonly Layer[], mode: KernelMode, f: KernelBlock | null = null): KernelMap =>
+  serial(...layers.map((l) => layerMap(l, mode, f)));

@@ -1,16 +1,8 @@
 import { HypersweepError } from '../../core/errors.js';
 import type { TrialConfig } from '../../core/config.js';
+import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
-/** The shape of one hypernetwork: f: R^dx → R^{N_g} (width n, H weight layers); g: R^dz → R^k (width m, L layers). */
-export interface HyperNetSpec {
-  dx: number;
-  dz: number;
-  n: number;
-  H: number;
-  m: number;
-  L: number;
-  k: number;
-}
+export type { HyperNetSpec } from '../kernels/index.js';
 
 /** MNIST images are 28×28. */
 const MNIST_PIXELS = 784;
@@ -21,15 +13,12 @@ const BASE_BYTES = 64 * 2 ** 20;
 
 /** N_g = m·d_z + (L−2)·m² + k·m (L ≥ 2); k·d_z for L = 1: the number of g weights, i.e. f's output size. */
 export function gWeightCount(s: Pick<HyperNetSpec, 'dz' | 'm' | 'L' | 'k'>): number {
-  if (s.L === 1) return s.k * s.dz;
-  return s.m * s.dz + (s.L - 2) * s.m * s.m + s.k * s.m;
+  return gWeightsOf(sizeG(gLayers(s.L), s));
 }
 
 /** Trainable parameters (all in f): dx·n + (H−2)·n² + n·N_g (H ≥ 2); dx·N_g for H = 1. */
 export function fParamCount(s: HyperNetSpec): number {
-  const ng = gWeightCount(s);
-  if (s.H === 1) return s.dx * ng;
-  return s.dx * s.n + (s.H - 2) * s.n * s.n + s.n * ng;
+  return fParamsOf(sizedHypernet(s).f);
 }
 
 /**
@@ -96,8 +85,7 @@ const EVAL_CHUNK_BYTES = 64 * 2 ** 20;
  * Memory and compute of a network trained on batches of `batch` samples with `probe` kernel probe points.
  * `batchDistinctX` (default `batch`): distinct x rows in a batch; below `batch`, f runs once per distinct x and g
  * runs on groups of samples sharing one x (hypernet.ts forwardShared), never forming per-sample g weights.
- * `data`: the train/test rows held (host arrays, plus the training set as tensors); default `dataRows` rows
- * with one x each (the older form).
+ * `data`: the train/test rows held (host arrays, plus the training set as tensors); default none.
  */
 export function estimateCost(
   s: HyperNetSpec,
@@ -107,18 +95,19 @@ export function estimateCost(
     probe: number;
     ensemble: number;
     optimizer: 'gd' | 'sgd' | 'adam';
-    dataRows?: number;
     data?: { train: SplitRows; test: SplitRows };
   },
 ): TrialCost {
-  const ng = gWeightCount(s);
-  const params = fParamCount(s);
+  const arch = sizedHypernet(s);
+  const ng = gWeightsOf(arch.g);
+  const params = fParamsOf(arch.f);
   const B = opts.batch;
   const Dx = Math.min(opts.batchDistinctX ?? B, B);
   // Weights + gradients + one transposed copy in the backward pass; Adam adds two moments.
   const paramCopies = 3 + (opts.optimizer === 'adam' ? 2 : 0);
-  const fPerRow = 2 * s.n * Math.max(s.H - 1, 0) + s.dx;
-  const gPerRow = 2 * s.m * Math.max(s.L - 1, 0) + 2 * s.k + s.dz;
+  // Per sample: input, and the pre- and post-activation of every hidden unit (g: and its output, twice).
+  const fPerRow = 2 * hiddenUnitsOf(arch.f) + s.dx;
+  const gPerRow = 2 * hiddenUnitsOf(arch.g) + 2 * s.k + s.dz;
   // Activations kept for backprop. One x per sample: f's pre/post activations, f's output and its gradient (×3
   // with the reshape copy), g's pre/post activations, outputs. Shared x: f's activations per distinct x; f's
   // output per group of samples (at most 2 groups per distinct x); g's activations per slot (at most 2 per
@@ -132,10 +121,7 @@ export function estimateCost(
     P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * P * P * 16 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
   // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
-  const data = opts.data ?? {
-    train: { rows: opts.dataRows ?? 0, distinctX: opts.dataRows ?? 0 },
-    test: { rows: 0, distinctX: 0 },
-  };
+  const data = opts.data ?? { train: { rows: 0, distinctX: 0 }, test: { rows: 0, distinctX: 0 } };
   const splitFloats = (r: SplitRows) => r.distinctX * s.dx + r.rows * (s.dz + s.k);
   const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test));
   // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).

@@ -1,21 +1,21 @@
 /**
- * The hypernetwork h(u) = g(z; f(x)) in NTK parametrization (science.md), on the active tfjs backend.
+ * The hypernetwork h(u) = g(z; f(x)) on the active tfjs backend: the finite side of the layer lists of
+ * worker/kernels/architecture.ts (NTK parametrization, weights N(0, 1), no biases).
  *
  *   f:  a⁰ = x/‖x‖,  aˡ = √(2/n)·relu(aˡ⁻¹ Wˡ)  (l = 1..H−1),  o = aᴴ⁻¹ Wᴴ ∈ R^{N_g}
  *   g:  b⁰ = φ(z),   bʲ = √(2/m)·relu(W_gʲ bʲ⁻¹) (j = 1..L−1), h = W_gᴸ bᴸ⁻¹
  *
  * Storage: f's weights are kept as [fan_in, fan_out] so every product is a plain matMul (no transposes in the
- * forward pass). f's last layer Wᴴ is kept as L column blocks V_j (one per g layer, V_j: [fan_in, out_j·in_j]);
- * o_j = aᴴ⁻¹ V_j is g's layer-j matrix W_gʲ ∈ R^{out_j × in_j} row-major, so concat_j o_j is exactly o reshaped
- * row-major into g's weights. All weights N(0, 1); the √(2/width) factors are the whole normalisation.
+ * forward pass). f's last layer Wᴴ (`gWeights`) is kept as L column blocks V_j (one per g layer, V_j: [fan_in,
+ * out_j·in_j]); o_j = aᴴ⁻¹ V_j is g's layer-j matrix W_gʲ ∈ R^{out_j × in_j} row-major, so concat_j o_j is exactly o
+ * reshaped row-major into g's weights. All weights N(0, 1); the √(2/width) factors are the whole normalisation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { HyperNetSpec } from './cost.js';
+import { reluScale, sizedHypernet, type HyperNetSpec, type SizedArchitecture, type SizedLayer } from '../kernels/index.js';
 import { gaussianArray, subSeed } from './rng.js';
 import { matMulWeight } from '../backend/wasm-patches.js';
 
-export type { HyperNetSpec } from './cost.js';
-export { gWeightCount, fParamCount } from './cost.js';
+export type { HyperNetSpec } from '../kernels/index.js';
 
 /** Options beyond the shape. */
 export interface HyperNetOptions {
@@ -25,8 +25,10 @@ export interface HyperNetOptions {
 
 export interface HyperNet {
   readonly spec: HyperNetSpec;
+  /** The layer lists with their sizes (architecture.ts). */
+  readonly layers: SizedArchitecture;
   readonly normalizeZ: boolean;
-  /** f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]), then V_1..V_L (Wᴴ's column blocks). All trainable. */
+  /** f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]) of its dense layers, then V_1..V_L (gWeights' column blocks). All trainable. */
   readonly params: tf.Variable[];
   /**
    * h(u) for a batch: x [B, dx], z [B, dz] → [B, k]. With `xIndex` (length B), x holds D distinct rows [D, dx]
@@ -37,16 +39,9 @@ export interface HyperNet {
   dispose(): void;
 }
 
-/** g's layer shapes [out_j, in_j], j = 1..L. */
-export function gLayerShapes(s: HyperNetSpec): [number, number][] {
-  const shapes: [number, number][] = [];
-  for (let j = 1; j <= s.L; j++) {
-    const inj = j === 1 ? s.dz : s.m;
-    const outj = j === s.L ? s.k : s.m;
-    shapes.push([outj, inj]);
-  }
-  return shapes;
-}
+/** g's weight shapes [out_j, in_j], j = 1..L: one per producedDense layer. */
+const producedShapes = (g: readonly SizedLayer[]): [number, number][] =>
+  g.filter((l) => l.kind === 'producedDense').map((l): [number, number] => [l.width, l.fanIn]);
 
 /** Check a spec: positive integers everywhere. */
 export function validateSpec(s: HyperNetSpec): void {
@@ -66,53 +61,67 @@ export function normalizeRows(x: tf.Tensor2D): tf.Tensor2D {
 
 /** Everything a forward pass computes; tensors owned by the caller (use inside tf.tidy). */
 export interface ForwardTrace {
-  /** a⁰..aᴴ⁻¹, each [B, width]. */
-  a: tf.Tensor2D[];
-  /** f's hidden pre-activations aˡ⁻¹Wˡ, l = 1..H−1, each [B, n]. */
-  fPre: tf.Tensor2D[];
-  /** g's weights per sample, j = 1..L: [B, out_j, in_j]. */
-  wg: tf.Tensor3D[];
-  /** b⁰..bᴸ⁻¹ as columns [B, in_j, 1]. */
-  b: tf.Tensor3D[];
-  /** g's hidden pre-activations, j = 1..L−1: [B, m, 1]. */
-  gPre: tf.Tensor3D[];
+  /** The input of each of f's layers (net.layers.f), [B, fanIn]: a⁰ = x̂ first; a relu's input is its pre-activation. */
+  f: tf.Tensor2D[];
+  /** aᴴ⁻¹, f's last hidden activation (the input of gWeights), [B, width]. */
+  top: tf.Tensor2D;
+  /** The input of each of g's layers (net.layers.g) as columns, [B, fanIn, 1]: b⁰ = φ(z) first. */
+  g: tf.Tensor3D[];
+  /** Per g layer: a producedDense layer's weights per sample [B, width, fanIn]; null for a relu. */
+  wg: (tf.Tensor3D | null)[];
   /** h: [B, k]. */
   h: tf.Tensor2D;
 }
 
-/** The forward pass with every intermediate kept (for the structured empirical kernels). */
+/**
+ * f's layers on rows [D, dx] up to its gWeights layer: returns aᴴ⁻¹ [D, width]. `trace` receives each layer's input.
+ * (gWeights itself is applied block by block by g's producedDense layers: applyG.)
+ */
+function applyF(net: HyperNet, x: tf.Tensor2D, trace?: tf.Tensor2D[]): tf.Tensor2D {
+  let a = normalizeRows(x);
+  let p = 0;
+  for (const l of net.layers.f) {
+    trace?.push(a);
+    if (l.kind === 'dense') a = matMulWeight(a, net.params[p++] as tf.Tensor2D);
+    else if (l.kind === 'relu') a = tf.mul(tf.relu(a), reluScale(l)) as tf.Tensor2D;
+    else break; // gWeights: the last layer
+  }
+  return a;
+}
+
+/**
+ * g's layers on G groups of P columns, b [G, dz, P], with each group's f output top [G, width]: returns h as
+ * [G, k, P]. A producedDense layer's weights are top·V_j reshaped to [G, width, fanIn]. `trace` receives each layer's
+ * input and `wg` each layer's weights (null for a relu).
+ */
+function applyG(net: HyperNet, top: tf.Tensor2D, b: tf.Tensor3D, trace?: tf.Tensor3D[], wg?: (tf.Tensor3D | null)[]): tf.Tensor3D {
+  const G = top.shape[0];
+  let j = net.layers.f.filter((l) => l.kind === 'dense').length; // V_1 follows f's dense weights in params
+  for (const l of net.layers.g) {
+    trace?.push(b);
+    if (l.kind === 'producedDense') {
+      const w = tf.reshape(matMulWeight(top, net.params[j++] as tf.Tensor2D), [G, l.width, l.fanIn]) as tf.Tensor3D;
+      wg?.push(w);
+      b = tf.matMul(w, b) as tf.Tensor3D; // [G, width, P]: one product per group
+    } else {
+      wg?.push(null);
+      b = tf.mul(tf.relu(b), reluScale(l)) as tf.Tensor3D;
+    }
+  }
+  return b;
+}
+
+/** The forward pass with every intermediate kept (for the structured empirical kernels); one x per sample. */
 export function forwardTrace(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D): ForwardTrace {
   const s = net.spec;
   const B = x.shape[0];
-  const cn = Math.sqrt(2 / s.n);
-  const cm = Math.sqrt(2 / s.m);
-  const W = net.params.slice(0, s.H - 1);
-  const V = net.params.slice(s.H - 1);
-  const a: tf.Tensor2D[] = [normalizeRows(x)];
-  const fPre: tf.Tensor2D[] = [];
-  for (const w of W) {
-    const pre = matMulWeight(a[a.length - 1], w as tf.Tensor2D);
-    fPre.push(pre);
-    a.push(tf.mul(tf.relu(pre), cn) as tf.Tensor2D);
-  }
-  const top = a[a.length - 1];
+  const f: tf.Tensor2D[] = [];
+  const top = applyF(net, x, f);
   const b0 = net.normalizeZ ? normalizeRows(z) : z;
-  const b: tf.Tensor3D[] = [tf.reshape(b0, [B, s.dz, 1])];
-  const wg: tf.Tensor3D[] = [];
-  const gPre: tf.Tensor3D[] = [];
-  const shapes = gLayerShapes(s);
-  let pre: tf.Tensor3D = b[0];
-  for (let j = 0; j < s.L; j++) {
-    const [outj, inj] = shapes[j];
-    const w = tf.reshape(matMulWeight(top, V[j] as tf.Tensor2D), [B, outj, inj]) as tf.Tensor3D;
-    wg.push(w);
-    pre = tf.matMul(w, b[j]); // [B, out_j, 1]: one matrix-vector product per sample
-    if (j < s.L - 1) {
-      gPre.push(pre);
-      b.push(tf.mul(tf.relu(pre), cm) as tf.Tensor3D);
-    }
-  }
-  return { a, fPre, wg, b, gPre, h: tf.reshape(pre, [B, s.k]) as tf.Tensor2D };
+  const g: tf.Tensor3D[] = [];
+  const wg: (tf.Tensor3D | null)[] = [];
+  const h = applyG(net, top, tf.reshape(b0, [B, s.dz, 1]), g, wg);
+  return { f, top, g, wg, h: tf.reshape(h, [B, s.k]) as tf.Tensor2D };
 }
 
 function checkInputs(s: HyperNetSpec, x: tf.Tensor2D, z: tf.Tensor2D, xIndex?: Int32Array): void {
@@ -184,24 +193,12 @@ export function forwardShared(net: HyperNet, x: tf.Tensor2D, z: tf.Tensor2D, xIn
   const s = net.spec;
   const N = z.shape[0];
   const { G, P, groupX, slotSample, sampleSlot } = sharedLayout(xIndex, x.shape[0]);
-  const cn = Math.sqrt(2 / s.n);
-  const cm = Math.sqrt(2 / s.m);
-  const W = net.params.slice(0, s.H - 1);
-  const V = net.params.slice(s.H - 1);
-  let a = normalizeRows(x);
-  for (const w of W) a = tf.mul(tf.relu(matMulWeight(a, w as tf.Tensor2D)), cn) as tf.Tensor2D;
+  const a = applyF(net, x);
   const top = groupX ? tf.gather(a, tf.tensor1d(groupX, 'int32')) : a; // [G, width]
   const b0 = net.normalizeZ ? normalizeRows(z) : z;
   const zPad = tf.concat([b0, tf.zeros([1, s.dz])], 0);
   // b⁰ as columns per group: [G, dz, P]
-  let b: tf.Tensor3D = tf.transpose(tf.reshape(tf.gather(zPad, tf.tensor1d(slotSample, 'int32')), [G, P, s.dz]), [0, 2, 1]);
-  const shapes = gLayerShapes(s);
-  for (let j = 0; j < s.L; j++) {
-    const [outj, inj] = shapes[j];
-    const w = tf.reshape(matMulWeight(top, V[j] as tf.Tensor2D), [G, outj, inj]) as tf.Tensor3D;
-    const pre = tf.matMul(w, b) as tf.Tensor3D; // [G, out_j, P]
-    b = j < s.L - 1 ? (tf.mul(tf.relu(pre), cm) as tf.Tensor3D) : pre;
-  }
+  const b = applyG(net, top, tf.transpose(tf.reshape(tf.gather(zPad, tf.tensor1d(slotSample, 'int32')), [G, P, s.dz]), [0, 2, 1]));
   const hSlots = tf.reshape(tf.transpose(b, [0, 2, 1]), [G * P, s.k]);
   return (N === G * P && sampleSlotIsIdentity(sampleSlot) ? hSlots : tf.gather(hSlots, tf.tensor1d(sampleSlot, 'int32'))) as tf.Tensor2D;
 }
@@ -211,15 +208,14 @@ function sampleSlotIsIdentity(q: Int32Array): boolean {
   return true;
 }
 
-/** f's weight shapes in params order. */
+/** f's weight shapes in params order: its dense layers [fan_in, width], then gWeights' blocks [fan_in, out_j·in_j]. */
 export function paramShapes(s: HyperNetSpec): [number, number][] {
+  const { f, g } = sizedHypernet(s);
   const shapes: [number, number][] = [];
-  let fanIn = s.dx;
-  for (let l = 1; l < s.H; l++) {
-    shapes.push([fanIn, s.n]);
-    fanIn = s.n;
+  for (const l of f) {
+    if (l.kind === 'dense') shapes.push([l.fanIn, l.width]);
+    if (l.kind === 'gWeights') for (const [o, i] of producedShapes(g)) shapes.push([l.fanIn, o * i]);
   }
-  for (const [o, i] of gLayerShapes(s)) shapes.push([fanIn, o * i]);
   return shapes;
 }
 
@@ -234,6 +230,7 @@ export function createHyperNet(spec: HyperNetSpec, seed: number, options: HyperN
   );
   const net: HyperNet = {
     spec: { ...spec },
+    layers: sizedHypernet(spec),
     normalizeZ: options.normalizeZ ?? true,
     params,
     forward(x, z, xIndex) {

@@ -1,8 +1,10 @@
 /** Public API of the model: the hypernetwork, its training, its cost. */
-export { createHyperNet, forwardTrace, forwardShared, sharedLayout, gLayerShapes, paramShapes, normalizeRows, validateSpec } from './hypernet.js';
+export { createHyperNet, forwardTrace, forwardShared, sharedLayout, paramShapes, normalizeRows, validateSpec } from './hypernet.js';
 export type { HyperNet, HyperNetOptions, HyperNetSpec, ForwardTrace, SharedLayout } from './hypernet.js';
 export { train, evaluateLoss, evaluateLossAsync, lossOf } from './train.js';
 export type { TrainData, TrainOptions, TrainHooks, TrainOutcome, LossName } from './train.js';
+export { empiricalNtk, empiricalNtkAsync, empiricalNtkNaive, empiricalGp, empiricalGpAsync, monteCarloGp, monteCarloGpAsync, ntkMovement, kernelAgreement } from './empirical.js';
+export type { ProbePoints } from './empirical.js';
 export { estimateTrialCost, estimateCost, assertWithinMemoryCap, specFromConfig, gWeightCount, fParamCount, MemoryCapError, taskRows, regressionTrainPoints } from './cost.js';
 export type { TrialCost, SplitRows } from './cost.js';
 export { mulberry32, permutation, subSeed, gaussianArray } from './rng.js';

@@ -115,11 +115,3 @@ export function loadMnist(split: MnistSplit): MnistSet {
   }
   return set;
 }
-
-/** Image `i` of a set as 784 floats in [0, 1]. */
-export function imageFloat(set: MnistSet, i: number): Float32Array {
-  const out = new Float32Array(MNIST_PIXELS);
-  const src = set.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS);
-  for (let p = 0; p < MNIST_PIXELS; p++) out[p] = src[p] / 255;
-  return out;
-}

@@ -8,7 +8,7 @@ export default function define(program: Command): Command {
     .option('--mode <mode>', 'exact | paper-code', 'exact')
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: Record<string, unknown>) => {
-      const { runKernelCommand } = await import('../../../worker/kernels/cli.js');
+      const { runKernelCommand } = await import('../../../worker/kernel-cli/cli.js');
       await runKernelCommand(opts);
     });
 }

@@ -1,4 +1,4 @@
-import type { Gram } from './gram.js';
+import type { Gram } from '../kernels/index.js';
 
 /**
  * Write a JSON value whose leaves may be Gram matrices (as arrays of rows) to a stream piece by piece, so the

@@ -13,12 +13,11 @@
  * kernels are ⊗ I_k, so this compares directly with them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createHyperNet, forwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from '../model/hypernet.js';
+import { createHyperNet, forwardTrace, type ForwardTrace, type HyperNet, type HyperNetOptions, type HyperNetSpec } from './hypernet.js';
 import { assertSyncReadable } from '../backend/index.js';
 import { matMulBT } from '../backend/wasm-patches.js';
 import type { KernelAgreement } from '../../core/result.js';
-import type { Gram } from './gram.js';
-import { alignment, relFrob, type KernelSet } from './index.js';
+import { alignment, relFrob, reluScale, type Gram, type KernelSet } from '../kernels/index.js';
 
 /** Probe points: x [P, dx], z [P, dz] (z already φ(z) when the net does not normalise it). */
 export interface ProbePoints {
@@ -55,46 +54,74 @@ async function readGramAsync(t: tf.Tensor2D): Promise<Gram> {
   }
 }
 
-/** The structured empirical NTK as a [P, P] tensor (output-averaged for k > 1). */
+/**
+ * The structured empirical NTK as a [P, P] tensor (output-averaged for k > 1): back-propagation through the layer
+ * lists, g then f, in reverse. Rows are ordered (κ, p) for the k outputs at once; δ is ∂h_κ/∂(a layer's output).
+ */
 export function empiricalNtkTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2D {
-  const s = net.spec;
+  const k = net.spec.k;
   const P = probe.x.shape[0];
-  const k = s.k;
   return tf.tidy(() => {
     const T = forwardTrace(net, probe.x, probe.z);
-    const cm = Math.sqrt(2 / s.m);
-    const cn = Math.sqrt(2 / s.n);
-    // g backprop for every output κ at once: rows ordered (κ, p). δ_L = e_κ.
-    const eye = tf.reshape(tf.tile(tf.reshape(tf.eye(k), [k, 1, k]), [1, P, 1]), [k * P, k, 1]) as tf.Tensor3D;
     const rep = <R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor<R> => (k === 1 ? t : tf.tile(t, [k, ...Array(t.rank - 1).fill(1)]));
-    let delta: tf.Tensor3D = eye; // ∂h_κ/∂pre_j, [kP, out_j, 1]
-    const c: tf.Tensor2D[] = new Array(s.L); // ∂h_κ/∂o_j = δ_j ⊗ b^{j−1}, [kP, out_j·in_j]
-    for (let j = s.L - 1; j >= 0; j--) {
-      const bj = rep(T.b[j]); // [kP, in_j, 1]
-      const inj = bj.shape[1];
-      const outj = delta.shape[1];
-      c[j] = tf.reshape(tf.matMul(delta, tf.reshape(bj, [k * P, 1, inj])), [k * P, outj * inj]);
-      if (j > 0) {
-        const gb = tf.reshape(tf.matMul(tf.reshape(delta, [k * P, 1, outj]), rep(T.wg[j])), [k * P, inj, 1]);
-        delta = tf.mul(tf.mul(gb, tf.step(rep(T.gPre[j - 1]))), cm) as tf.Tensor3D;
-      }
-    }
-    // f's last layer (the V_j blocks): (aᴴ⁻¹·aᴴ⁻¹')·(c·c').
-    const V = net.params.slice(s.H - 1);
-    const W = net.params.slice(0, s.H - 1);
-    const cGram = c.map((cj) => blockGram(cj, k)).reduce((p, q) => tf.add(p, q));
-    let theta = tf.mul(gram(T.a[s.H - 1]), cGram) as tf.Tensor2D;
-    if (s.H > 1) {
-      // ∂h/∂aᴴ⁻¹ = Σ_j c_j V_jᵀ, then down through f: δˡ = √(2/n)·step(preˡ)⊙∂h/∂aˡ.
-      let gA = c.map((cj, j) => matMulBT(cj, V[j])).reduce((p, q) => tf.add(p, q)) as tf.Tensor2D;
-      for (let l = s.H - 1; l >= 1; l--) {
-        const D = tf.mul(tf.mul(gA, tf.step(rep(T.fPre[l - 1]))), cn) as tf.Tensor2D; // δˡ
-        theta = tf.add(theta, tf.mul(gram(T.a[l - 1]), blockGram(D, k)));
-        if (l > 1) gA = matMulBT(D, W[l - 1]) as tf.Tensor2D;
-      }
-    }
-    return k === 1 ? theta : (tf.div(theta, k) as tf.Tensor2D);
+    const c = gWeightCotangents(net, T, k, P, rep);
+    return k === 1 ? fNtk(net, T, c, k, rep) : (tf.div(fNtk(net, T, c, k, rep), k) as tf.Tensor2D);
   });
+}
+
+type Rep = <R extends tf.Rank>(t: tf.Tensor<R>) => tf.Tensor<R>;
+
+/**
+ * c_j = ∂h_κ/∂o_j = δ_j ⊗ b^{j−1} for each producedDense layer j of g, [kP, out_j·in_j]: back-propagation from
+ * δ = e_κ at g's output through its layers (producedDense: δ ← δᵀW_gʲ; relu: δ ← √(2/w)·step(pre)⊙δ).
+ */
+function gWeightCotangents(net: HyperNet, T: ForwardTrace, k: number, P: number, rep: Rep): tf.Tensor2D[] {
+  const g = net.layers.g;
+  const c: tf.Tensor2D[] = [];
+  let delta = tf.reshape(tf.tile(tf.reshape(tf.eye(k), [k, 1, k]), [1, P, 1]), [k * P, k, 1]) as tf.Tensor3D;
+  for (let i = g.length - 1; i >= 0; i--) {
+    const l = g[i];
+    const input = rep(T.g[i]); // [kP, fanIn, 1]
+    if (l.kind === 'producedDense') {
+      const w = T.wg[i];
+      if (!w) throw new Error('empirical NTK: a producedDense layer without weights in the trace');
+      c.unshift(tf.reshape(tf.matMul(delta, tf.reshape(input, [k * P, 1, l.fanIn])), [k * P, l.width * l.fanIn]));
+      if (i > 0) delta = tf.reshape(tf.matMul(tf.reshape(delta, [k * P, 1, l.width]), rep(w)), [k * P, l.fanIn, 1]);
+    } else {
+      delta = tf.mul(tf.mul(delta, tf.step(input)), reluScale(l)) as tf.Tensor3D;
+    }
+  }
+  return c;
+}
+
+/**
+ * Θ̂ = Σ over f's weight layers of (input·input′) ⊙ (δ·δ′): gWeights' δ is the concatenation of the c_j (its Gram the
+ * sum of theirs, its back-propagation Σ_j c_j V_jᵀ); then down f (relu: δ ← √(2/w)·step(pre)⊙δ; dense: δ ← δWᵀ).
+ */
+function fNtk(net: HyperNet, T: ForwardTrace, c: tf.Tensor2D[], k: number, rep: Rep): tf.Tensor2D {
+  const f = net.layers.f;
+  const nDense = f.filter((l) => l.kind === 'dense').length;
+  let p = nDense; // params index just past the layer being visited
+  let theta: tf.Tensor2D | null = null;
+  let delta: tf.Tensor2D | null = null;
+  for (let i = f.length - 1; i >= 0; i--) {
+    const l = f[i];
+    const input = T.f[i];
+    if (l.kind === 'gWeights') {
+      theta = tf.mul(gram(input), c.map((cj) => blockGram(cj, k)).reduce((a, b) => tf.add(a, b))) as tf.Tensor2D;
+      if (i > 0) delta = c.map((cj, j) => matMulBT(cj, net.params[nDense + j])).reduce((a, b) => tf.add(a, b)) as tf.Tensor2D;
+    } else if (l.kind === 'relu') {
+      if (!delta) throw new Error('empirical NTK: f has a relu above its last layer');
+      delta = tf.mul(tf.mul(delta, tf.step(rep(input))), reluScale(l)) as tf.Tensor2D;
+    } else {
+      if (!delta || !theta) throw new Error('empirical NTK: f has a dense layer above its last layer');
+      theta = tf.add(theta, tf.mul(gram(input), blockGram(delta, k))) as tf.Tensor2D;
+      p--;
+      if (i > 0) delta = matMulBT(delta, net.params[p]) as tf.Tensor2D;
+    }
+  }
+  if (!theta) throw new Error('empirical NTK: f has no gWeights layer');
+  return theta;
 }
 
 /** The structured empirical NTK (output-averaged for k > 1). Leaves no tensors behind. Sync: not on webgpu. */
@@ -168,8 +195,8 @@ export function empiricalGpTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2
   return tf.tidy(() => {
     const T = forwardTrace(net, probe.x, probe.z);
     const P = probe.x.shape[0];
-    const bTop = T.b[s.L - 1];
-    return tf.mul(gram(T.a[s.H - 1]), gram(tf.reshape(bTop, [P, bTop.shape[1]]))) as tf.Tensor2D;
+    const bTop = T.g[T.g.length - 1]; // bᴸ⁻¹: the input of g's last layer
+    return tf.mul(gram(T.top), gram(tf.reshape(bTop, [P, bTop.shape[1]]))) as tf.Tensor2D;
   });
 }
 

@@ -3,8 +3,7 @@
  */
 import { z } from 'zod';
 import { parseOrThrow } from '../../core/errors.js';
-import { ALL_KERNELS, kernelGrams } from './engine.js';
-import { at, type Gram } from './gram.js';
+import { ALL_KERNELS, at, type Gram, kernelGrams, toRows } from '../kernels/index.js';
 import { writeJson } from './json-out.js';
 import { loadPointsFile } from './points-file.js';
 

@@ -5,8 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, zodErrorLine } from '../../core/errors.js';
-import type { NetSpec } from './engine.js';
-import { safeNorm, type PointSet } from './inputs.js';
+import { safeNorm, type NetSpec, type PointSet } from '../kernels/index.js';
 
 const vector = z.array(z.number()).min(1, 'must have at least one entry');
 const depth = z.number().int().min(1);
