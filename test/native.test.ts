@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { selectBackend } from '../worker/backend/index.js';
+import { loadNative, nativeActive, nativeMatMul, pinnedVersions } from '../worker/backend/native.js';
+import { onnxModel, onnxFloat } from '../worker/backend/onnx.js';
+import { empiricalNtk } from '../worker/kernels/empirical.js';
+import { relFrob } from '../worker/kernels/index.js';
+import { createHyperNet, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
+
+const require = createRequire(import.meta.url);
+const version = (pkg: string) => (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+
+/** Naive float64 reference of op(a)·op(b) for one batch. */
+function refMatMul(a: Float32Array, b: Float32Array, M: number, K: number, N: number, tA: boolean, tB: boolean): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (tA ? a[k * M + i] : a[i * K + k]) * (tB ? b[j * K + k] : b[k * N + j]);
+      out[i * N + j] = s;
+    }
+  }
+  return out;
+}
+
+function maxRel(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  return worst / scale;
+}
+
+describe('native compute path: pinned internals', () => {
+  it('runs only on the onnxruntime-node and tfjs-backend-wasm versions whose private APIs it uses', () => {
+    // native.ts calls onnxruntime-node's dist/binding.js session and tfjs-backend-wasm's heap internals. When either
+    // package changes version, re-check both (binding.js run(feeds, fetches) with preallocated outputs; wasm's
+    // makeOutput / typedArrayFromHeap), then update pinnedVersions and this test.
+    expect(version('onnxruntime-node')).toBe('1.30.0');
+    expect(version('@tensorflow/tfjs-backend-wasm')).toBe('4.22.0');
+    expect(pinnedVersions).toEqual({ 'onnxruntime-node': '1.30.0', '@tensorflow/tfjs-backend-wasm': '4.22.0' });
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies['onnxruntime-node']).toBe(pinnedVersions['onnxruntime-node']);
+    expect(pkg.dependencies['@tensorflow/tfjs-backend-wasm']).toBe(pinnedVersions['@tensorflow/tfjs-backend-wasm']);
+  });
+
+  it('loads the native binding here', () => {
+    expect(loadNative()).toBeNull();
+  });
+
+  it('serialises a model onnxruntime reads back with the declared symbolic inputs', () => {
+    const m = onnxModel([{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }],
+      [{ name: 'A', elemType: onnxFloat, dims: ['m', 'k'] }, { name: 'B', elemType: onnxFloat, dims: ['k', 3] }],
+      [{ name: 'Y', elemType: onnxFloat, dims: ['m', 3] }]);
+    const ortDir = require.resolve('onnxruntime-node/package.json').replace(/package\.json$/, '');
+    const { binding, initOrt } = require(`${ortDir}dist/binding.js`) as {
+      binding: { InferenceSession: new () => { loadModel(b: ArrayBufferLike, o: number, l: number, opt: object): void; inputMetadata: { name: string; symbolicDimensions: string[]; shape: number[] }[] } };
+      initOrt(): void;
+    };
+    initOrt();
+    const s = new binding.InferenceSession();
+    s.loadModel(m.buffer, m.byteOffset, m.byteLength, {});
+    expect(s.inputMetadata.map((i) => i.name)).toEqual(['A', 'B']);
+    expect(s.inputMetadata[1].shape).toEqual([-1, 3]);
+    expect(s.inputMetadata[1].symbolicDimensions[0]).toBe('k');
+  });
+
+  it('multiplies in float32 and float64, every transpose layout, against a naive product', () => {
+    const [M, K, N] = [7, 40, 5];
+    const a = Float32Array.from(gaussianArray(M * K, 1));
+    const b = Float32Array.from(gaussianArray(K * N, 2));
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const want = refMatMul(a, b, M, K, N, tA, tB);
+      const out = new Float32Array(M * N);
+      nativeMatMul(a, b, out, 1, M, K, N, tA, tB, 2);
+      expect(maxRel(out, want)).toBeLessThan(1e-6);
+      const out64 = new Float64Array(M * N);
+      nativeMatMul(Float64Array.from(a), Float64Array.from(b), out64, 1, M, K, N, tA, tB, 2);
+      expect(maxRel(out64, want)).toBeLessThan(1e-14);
+    }
+  });
+});
+
+/** Values of op on the wasm backend and on native (same process; the kernel is switched). */
+async function both<T>(fn: () => T): Promise<{ wasm: T; native: T }> {
+  await selectBackend('wasm');
+  expect(nativeActive()).toBe(false);
+  const wasm = fn();
+  const info = await selectBackend('native');
+  expect(info.name).toBe('native');
+  expect(tf.getBackend()).toBe('wasm');
+  expect(nativeActive()).toBe(true);
+  const native = fn();
+  await selectBackend('wasm');
+  return { wasm, native };
+}
+
+describe('native compute path: same results as wasm to float32 rounding', () => {
+  it('tf.matMul, 2-D and batched, every transpose layout, large enough to go native', async () => {
+    for (const [aS, bS, tA, tB] of [
+      [[128, 256], [256, 96], false, false],
+      [[256, 128], [256, 96], true, false],
+      [[128, 256], [96, 256], false, true],
+      [[256, 128], [96, 256], true, true],
+      [[4, 64, 48], [4, 48, 64], false, false],
+      [[4, 48, 64], [4, 64, 48], true, true],
+    ] as [number[], number[], boolean, boolean][]) {
+      const r = await both(() => tf.tidy(() => {
+        const a = tf.tensor(gaussianArray(aS.reduce((p, d) => p * d), 3), aS);
+        const b = tf.tensor(gaussianArray(bS.reduce((p, d) => p * d), 4), bS);
+        const y = tf.matMul(a, b, tA, tB);
+        return { shape: y.shape, v: y.dataSync() as Float32Array };
+      }));
+      expect(r.native.shape).toEqual(r.wasm.shape);
+      expect(maxRel(r.native.v, r.wasm.v)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('training: losses and weights after a few GD and Adam steps', async () => {
+    const spec: HyperNetSpec = { dx: 16, dz: 4, n: 256, H: 3, m: 64, L: 2, k: 1 };
+    const N = 128;
+    const run = async (optimizer: 'gd' | 'adam') => {
+      const net = createHyperNet(spec, 5);
+      const d = {
+        x: tf.tensor2d(gaussianArray(N * spec.dx, 1), [N, spec.dx]),
+        z: tf.tensor2d(gaussianArray(N * spec.dz, 2), [N, spec.dz]),
+        y: tf.tensor2d(gaussianArray(N * spec.k, 3), [N, spec.k]),
+      };
+      const r = await train(net, d, { optimizer, lr: optimizer === 'gd' ? 0.1 : 1e-3, steps: 5, batchSize: 0, loss: 'mse', logEvery: 1, seed: 0 });
+      const w = net.params.map((p) => p.dataSync().slice() as Float32Array);
+      net.dispose();
+      tf.dispose([d.x, d.z, d.y]);
+      return { curve: r.curve.map(([, l]) => l), w };
+    };
+    for (const opt of ['gd', 'adam'] as const) {
+      await selectBackend('wasm');
+      const wasm = await run(opt);
+      await selectBackend('native');
+      const before = tf.memory().numTensors;
+      const native = await run(opt);
+      expect(tf.memory().numTensors).toBe(before);
+      await selectBackend('wasm');
+      expect(native.curve.length).toBe(wasm.curve.length);
+      expect(maxRel(native.curve, wasm.curve)).toBeLessThan(1e-5);
+      // the loss moved: the comparison is not of untrained weights
+      expect(Math.abs(wasm.curve[0] - wasm.curve.at(-1)!)).toBeGreaterThan(1e-3 * wasm.curve[0]);
+      for (let i = 0; i < wasm.w.length; i++) expect(maxRel(native.w[i], wasm.w[i])).toBeLessThan(1e-5);
+    }
+  });
+
+  it('the structured empirical NTK', async () => {
+    const spec: HyperNetSpec = { dx: 16, dz: 4, n: 512, H: 3, m: 64, L: 2, k: 1 };
+    const r = await both(() => {
+      const net = createHyperNet(spec, 9);
+      const probe = { x: tf.tensor2d(gaussianArray(16 * 16, 1), [16, 16]), z: tf.tensor2d(gaussianArray(16 * 4, 2), [16, 4]) };
+      const g = empiricalNtk(net, probe);
+      net.dispose();
+      tf.dispose([probe.x, probe.z]);
+      return g;
+    });
+    expect(relFrob(r.native, r.wasm)).toBeLessThan(1e-5);
+  });
+});
