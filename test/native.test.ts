@@ -3,10 +3,12 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../worker/backend/index.js';
-import { loadNative, nativeActive, nativeMatMul, pinnedVersions } from '../worker/backend/native.js';
-import { onnxModel, onnxFloat } from '../worker/backend/onnx.js';
+import { nativeActive, pinnedVersions } from '../worker/backend/native.js';
+import { onnxModel, onnxFloat } from '../worker/native/onnx.js';
+import { loadNative, nativeGemmNT, nativeMatMul } from '../worker/native/ort.js';
 import { empiricalNtk } from '../worker/kernels/empirical.js';
-import { relFrob } from '../worker/kernels/index.js';
+import { choleskyJittered, choleskySolveInPlace, relFrob } from '../worker/kernels/index.js';
+import { choleskySolveNative } from '../worker/native/linalg.js';
 import { createHyperNet, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
 
 const require = createRequire(import.meta.url);
@@ -162,5 +164,71 @@ describe('native compute path: same results as wasm to float32 rounding', () => 
       return g;
     });
     expect(relFrob(r.native, r.wasm)).toBeLessThan(1e-5);
+  });
+});
+
+describe('native float64 linear algebra', () => {
+  it('Gemm C −= A·Bᵀ in place, float64, against a naive product', () => {
+    const [M, K, N] = [9, 33, 6];
+    const a = Float64Array.from(gaussianArray(M * K, 5));
+    const b = Float64Array.from(gaussianArray(N * K, 6));
+    const c = Float64Array.from(gaussianArray(M * N, 7));
+    const want = Float64Array.from(c);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let q = 0; q < K; q++) s += a[i * K + q] * b[j * K + q];
+      want[i * N + j] -= s;
+    }
+    nativeGemmNT(a, b, c, c, M, K, N, -1, 1);
+    expect(maxRel(c, want)).toBeLessThan(1e-14);
+  });
+
+  /** A kernel-like SPD matrix: an RBF Gram of random points (smooth, far from diagonal), n × n. */
+  function rbfGram(n: number, seed: number): Float64Array {
+    const pts = gaussianArray(n * 3, seed);
+    const k = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      let d = 0;
+      for (let q = 0; q < 3; q++) d += (pts[i * 3 + q] - pts[j * 3 + q]) ** 2;
+      k[i * n + j] = Math.exp(-0.5 * d) + (i === j ? 0.05 : 0);
+    }
+    return k;
+  }
+
+  it('the jittered Cholesky solve equals the JS path (3 panels, the last one narrow) to the last digits', () => {
+    const n = 700, outputs = 2, jitter = 1e-9;
+    const kd = rbfGram(n, 11);
+    const y = Float64Array.from(gaussianArray(n * outputs, 12));
+    const x = choleskySolveNative(kd, n, y, outputs, jitter);
+    expect(x).toBeInstanceOf(Float64Array);
+    const l = choleskyJittered({ rows: n, cols: n, data: kd }, jitter);
+    const ref = Float64Array.from(y);
+    choleskySolveInPlace(l, n, ref, outputs);
+    expect(maxRel(x as Float64Array, ref)).toBeLessThan(1e-10);
+    // and it solves the system: residual of (K + ε·diag K)·x − y
+    let res = 0, scale = 0;
+    for (let i = 0; i < n; i++) for (let t = 0; t < outputs; t++) {
+      let s = jitter * kd[i * n + i] * (x as Float64Array)[i * outputs + t];
+      for (let j = 0; j < n; j++) s += kd[i * n + j] * (x as Float64Array)[j * outputs + t];
+      res = Math.max(res, Math.abs(s - y[i * outputs + t]));
+      scale = Math.max(scale, Math.abs(y[i * outputs + t]));
+    }
+    expect(res / scale).toBeLessThan(1e-9);
+  });
+
+  it('reports the row where the matrix stops being positive definite, like the JS path', () => {
+    const n = 600;
+    const kd = rbfGram(n, 13);
+    // make row 400 a copy of row 399 (and the column): singular from there
+    for (let j = 0; j < n; j++) kd[400 * n + j] = kd[399 * n + j];
+    for (let i = 0; i < n; i++) kd[i * n + 400] = kd[i * n + 399];
+    const r = choleskySolveNative(kd, n, new Float64Array(n), 1, 0);
+    expect(r).not.toBeInstanceOf(Float64Array);
+    expect((r as { row: number }).row).toBe(400);
+    expect(() => choleskyJittered({ rows: n, cols: n, data: kd }, 0)).toThrow(/row 400/);
+  });
+
+  it('leaves small systems to the JS path', () => {
+    expect(choleskySolveNative(new Float64Array(4), 2, new Float64Array(2), 1, 0)).toBeNull();
   });
 });
