@@ -10,6 +10,7 @@ import { empiricalNtk } from '../worker/kernels/empirical.js';
 import { choleskyJittered, choleskySolveInPlace, relFrob } from '../worker/kernels/index.js';
 import { choleskySolveNative } from '../worker/native/linalg.js';
 import { createHyperNet, gaussianArray, train, type HyperNetSpec } from '../worker/model/index.js';
+import { runCli } from './helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 const version = (pkg: string) => (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
@@ -231,4 +232,19 @@ describe('native float64 linear algebra', () => {
   it('leaves small systems to the JS path', () => {
     expect(choleskySolveNative(new Float64Array(4), 2, new Float64Array(2), 1, 0)).toBeNull();
   });
+});
+
+describe('auto without the native library', () => {
+  it('falls back to wasm with one line saying why, and the trial runs (built CLI)', async () => {
+    const args = ['trial', '--config', 'test/fixtures/trial-sphere.json', '--json', '--set', 'train.steps=3'];
+    const off = await runCli(args, { env: { HYPERSWEEP_NO_NATIVE: '1' } });
+    expect(off.code).toBe(0);
+    const lines = off.stderr.split('\n').filter((l) => l.includes('native'));
+    expect(lines).toEqual(['hypersweep: backend native is not available: turned off by HYPERSWEEP_NO_NATIVE; using wasm']);
+    expect((JSON.parse(off.stdout) as { backend: string }).backend).toBe('wasm');
+    const on = await runCli(args);
+    expect(on.code).toBe(0);
+    expect(on.stderr).not.toMatch(/native/);
+    expect((JSON.parse(on.stdout) as { backend: string }).backend).toBe('native');
+  }, 120_000);
 });

@@ -16,7 +16,7 @@ const workerFlagsSchema = z.object({
   heartbeatMs: intFlag(50),
   shutdownTimeoutMs: intFlag(0),
   // The names of worker/backend's backendNames (not imported here: that module loads tfjs-core).
-  backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu']).optional(),
+  backend: z.enum(['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'webgpu']).optional(),
   threads: z.boolean().optional(),
 });
 

@@ -5,7 +5,7 @@ import type { TrialStatus } from '../../schema/tables.js';
 import { formatDuration } from './progress.js';
 
 /** The backends `--backend` accepts (worker/backend/index.ts `backendNames`; a test keeps them equal). */
-export const localBackendNames = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export const localBackendNames = ['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 
 function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;

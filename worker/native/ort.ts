@@ -40,10 +40,12 @@ export function packageVersion(pkg: string): string {
 
 /**
  * Load onnxruntime-node's native binding (once per thread). Returns null on success, or one line saying why the
- * native path cannot run here (a missing or different-version package, a library that does not load).
+ * native path cannot run here (a missing or different-version package, a library that does not load, or the
+ * environment variable HYPERSWEEP_NO_NATIVE set: everything then runs on the wasm and JS paths).
  */
 export function loadNative(): string | null {
   if (ort || loadError) return loadError;
+  if (process.env.HYPERSWEEP_NO_NATIVE) return (loadError = 'turned off by HYPERSWEEP_NO_NATIVE');
   try {
     const have = packageVersion('onnxruntime-node');
     if (have !== ortVersion) throw new Error(`onnxruntime-node is ${have}; the native path is written for ${ortVersion}`);

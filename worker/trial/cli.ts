@@ -12,7 +12,7 @@ import { createProgressReporter, type TrialProgress } from '../progress.js';
 import type { TrialResult } from '../../core/result.js';
 import { checkTaskConfig } from '../tasks/index.js';
 
-const backendChoices = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+const backendChoices = ['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 
 const optionsSchema = z.object({
   config: z.string().min(1),
