@@ -147,7 +147,11 @@ async function ntkBench(backend: BackendName, quick: boolean): Promise<void> {
   tf.dispose([probe.x, probe.z, probe.y]);
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 const fmtRange = (v: number[]) => (v.length === 1 ? v[0].toFixed(1) : `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}`);
 
 async function main(): Promise<void> {
@@ -216,12 +220,13 @@ async function main(): Promise<void> {
     for (const c of cols) {
       const v = ms.get(`${c} ${n}`)!;
       const med = median(v);
-      const ratio = torchMs && c !== 'torch' ? `${(med / median(torchMs)).toFixed(2)}×` : c === 'torch' ? '1' : '—';
+      // Paired: each repeat's run against the torch run right after it (the machine's load moves both alike).
+      const ratio = torchMs && c !== 'torch' ? `${median(v.map((x, r) => x / torchMs[r])).toFixed(2)}×` : c === 'torch' ? '1' : '—';
       const gf = flops / med / 1e6;
       console.log(`| (${n}, ${m}, ${batch}) | ${c} | ${fmtRange(v)} | ${ratio} | ${gf.toFixed(1)} | ${peak > 0 ? ((100 * gf) / peak).toFixed(0) : '—'} % | ${rss.get(`${c} ${n}`)!.toFixed(0)} MB |`);
     }
   }
-  console.log('(ms/step: range over repeats; ratio and GFLOP/s from the median; ratio < 1 is faster than PyTorch)');
+  console.log('(ms/step: range over repeats; vs PyTorch: median over repeats of the paired ratio, < 1 is faster; GFLOP/s from the median ms)');
   if (args.ntk) for (const b of args.backends) await ntkBench(b, args.quick);
 }
 
