@@ -42,7 +42,11 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--quick') a.quick = true;
     else if (v === '--check') a.check = true;
     else if (v === '--ntk') a.ntk = true;
-    else if (v === '--child') a.child = argv.slice(i + 1, i + 5).map(Number), (i += 4);
+    else if (v === '--child') {
+      // internal: one timing, run by the parent in a fresh process
+      a.child = argv.slice(i + 1, i + 5).map(Number);
+      i += 4;
+    }
     else throw new Error(`unknown argument ${v}`);
   }
   if (a.backends.length === 0) a.backends = a.check ? ['native'] : ['native', 'wasm'];

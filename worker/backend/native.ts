@@ -56,7 +56,7 @@ const nativeKernel: tf.KernelFunc = (args) => {
   const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  if (!goesNative(batch, M, K, N) || M === 0 || N === 0) return fallback(args);
+  if (!goesNative(batch, M, K, N)) return fallback(args);
   const be = args.backend as unknown as WasmHeapBackend;
   const out = be.makeOutput([...a.shape.slice(0, -2), M, N], 'float32');
   // Views after makeOutput: an allocation can grow (and so replace) the heap's ArrayBuffer.
