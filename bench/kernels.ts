@@ -2,6 +2,11 @@
  * `npm run bench:kernels`: wall time and entries/s of the exact hyperkernel Gram in two shapes, against a vectorised
  * numpy float64 implementation of the same formulas (bench/kernels_numpy.py) when python3 + numpy are present.
  *
+ * Then, on each shape's Gram, the kernel-regression solve (K + ε·diag K)⁻¹·y (ε = 1e−9): hypersweep's native
+ * blocked Cholesky against numpy's np.linalg.cholesky (LAPACK dpotrf; the factorisation alone, so numpy's column
+ * is a lower bound for a full numpy solve), and the JS factorisation when BENCH_REGRESSION_JS=1. numpy runs with
+ * OPENBLAS_NUM_THREADS=1 (one thread, like hypersweep).
+ *
  *   BENCH_REPEATS=n   timed repeats per engine, best reported (default 2)
  *   BENCH_SHAPES=a,b  which shapes to run (default both)
  */
@@ -10,7 +15,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelGrams, type NetSpec } from '../worker/kernels/index.js';
+import { choleskyJittered, choleskySolveInPlace, kernelGrams, type NetSpec } from '../worker/kernels/index.js';
+import { choleskySolveJittered } from '../worker/kernels/regression.js';
+import { loadNative } from '../worker/native/ort.js';
 import { mulberry32 as rng } from '../worker/model/rng.js';
 
 interface Shape {
@@ -73,20 +80,42 @@ function main(): void {
       console.log(`  hypersweep (JS, 1 thread): ${best.toFixed(2)} s   ${((n * n) / best / 1e6).toFixed(1)} M entries/s`);
 
       const sampleRows = [0, 1, Math.floor(n / 2), n - 1];
+      let solveS = NaN;
+      if (gram) {
+        const g = { rows: n, cols: n, data: gram };
+        const y = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+        const native = loadNative();
+        const t0 = performance.now();
+        const a = choleskySolveJittered(g, y, 1, 1e-9);
+        solveS = (performance.now() - t0) / 1000;
+        console.log(`  regression solve, ${native ? `JS (native library: ${native})` : 'native blocked Cholesky'}: ${solveS.toFixed(2)} s`);
+        if (process.env.BENCH_REGRESSION_JS === '1' && !native) {
+          const t1 = performance.now();
+          const l = choleskyJittered(g, 1e-9);
+          const b = Float64Array.from(y);
+          choleskySolveInPlace(l, n, b, 1);
+          const js = (performance.now() - t1) / 1000;
+          let d = 0, sc = 0;
+          for (let i = 0; i < n; i++) (d = Math.max(d, Math.abs(a[i] - b[i]))), (sc = Math.max(sc, Math.abs(b[i])));
+          console.log(`  regression solve, JS factorisation: ${js.toFixed(2)} s (native ${(js / solveS).toFixed(1)}× faster; max rel |Δα| ${(d / sc).toExponential(1)})`);
+        }
+      }
       const meta = {
-        n, dx: s.dx, dz: 2, H: net.fDepth, L: net.gDepth, gamma: 0.25, repeats,
+        n, dx: s.dx, dz: 2, H: net.fDepth, L: net.gDepth, gamma: 0.25, repeats, jitter: 1e-9,
         x: join(dir, 'x.bin'), z: join(dir, 'z.bin'), sampleRows, sampleOut: join(dir, 'rows.bin'),
       };
       writeFileSync(meta.x, new Uint8Array(xFlat.buffer));
       writeFileSync(meta.z, new Uint8Array(zFlat.buffer));
       writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
-      const py = spawnSync('python3', [script, join(dir, 'meta.json')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const py = spawnSync('python3', [script, join(dir, 'meta.json')], {
+        encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
+      });
       if (py.error || py.status !== 0) {
         const why = py.error ? py.error.message : (py.stderr.trim().split('\n').pop() ?? `exit ${py.status}`);
         console.log(`  numpy comparison skipped: ${why}`);
         continue;
       }
-      const res = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; numpy: string };
+      const res = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; numpy: string; cholSeconds: number };
       const rowsBuf = readFileSync(meta.sampleOut);
       const ref = new Float64Array(rowsBuf.buffer, rowsBuf.byteOffset, rowsBuf.byteLength / 8);
       let maxDiff = 0;
@@ -97,6 +126,7 @@ function main(): void {
       }
       console.log(`  numpy ${res.numpy} (vectorised, float64):  ${res.seconds.toFixed(2)} s   ${((n * n) / res.seconds / 1e6).toFixed(1)} M entries/s`);
       console.log(`  ratio numpy / hypersweep: ${(res.seconds / best).toFixed(2)}×   (max |Δ| on ${sampleRows.length} sampled rows: ${maxDiff.toExponential(1)})`);
+      console.log(`  regression: numpy np.linalg.cholesky (1 thread) ${res.cholSeconds.toFixed(2)} s; hypersweep solve / numpy factorisation: ${(solveS / res.cholSeconds).toFixed(2)}×`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,15 +1,20 @@
-"""PyTorch reference for `npm run bench:trial`: ms per SGD training step of the same hypernetwork
+"""PyTorch reference for `npm run bench:trial`: ms per full-batch GD step of the same hypernetwork
 (NTK parametrization, H weight layers in f, L = 2 in g, per-sample g as batched matmuls, MSE).
-Usage: python3 bench/torch_step.py [cpu|cuda] [threads]. Not part of the test suite; torch is not
-installed on the development machine, only on the GPU machine where it is used for comparison."""
+
+usage: python3 bench/torch_step.py [cpu|cuda] [threads]          both bench shapes, one line each
+       python3 bench/torch_step.py --json N M BATCH ITERS [DZ]    one shape on cpu, one JSON line (ms, peak RSS)
+       python3 bench/torch_step.py --blas                         a 1024² fp32 matmul: GFLOP/s and BLAS config
+On CPU with Debian's OpenBLAS, set OPENBLAS_NUM_THREADS=1 for one thread (torch's own thread count is ignored)."""
+import json
 import math
+import resource
 import sys
 import time
 
 import torch
 
 
-def step_ms(n, m, batch, device, H=3, dx=16, dz=16, k=1, iters=20):
+def step_ms(n, m, batch, device, H=3, dx=16, dz=4, k=1, iters=20):
     g = torch.Generator(device="cpu").manual_seed(0)
     ng = m * dz + k * m
     dims = [dx] + [n] * (H - 1) + [ng]
@@ -33,7 +38,7 @@ def step_ms(n, m, batch, device, H=3, dx=16, dz=16, k=1, iters=20):
         loss.backward()
         opt.step()
 
-    for _ in range(3):
+    for _ in range(2):
         step()
     if device == "cuda":
         torch.cuda.synchronize()
@@ -45,10 +50,39 @@ def step_ms(n, m, batch, device, H=3, dx=16, dz=16, k=1, iters=20):
     return (time.perf_counter() - t0) * 1000 / iters
 
 
+def blas_check():
+    a = torch.randn(1024, 1024)
+    b = torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    reps = 10
+    for _ in range(reps):
+        a @ b
+    ms = (time.perf_counter() - t0) * 1000 / reps
+    # Debian's torch is built against the generic BLAS interface: which library serves it shows in the mappings.
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            name = line.rsplit("/", 1)[-1].strip()
+            if any(k in name for k in ("blas", "blis", "mkl")):
+                libs.add(name)
+    return {"gflops": 2 * 1024**3 / ms / 1e6, "blas": ", ".join(sorted(libs)) or "none found", "torch": torch.__version__}
+
+
 if __name__ == "__main__":
-    device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-    if len(sys.argv) > 2:
-        torch.set_num_threads(int(sys.argv[2]))
-    for n, m, batch in [(1024, 256, 256), (4096, 1024, 128)]:
-        ms = step_ms(n, m, batch, device)
-        print(f"torch {device} threads={torch.get_num_threads()} n={n} m={m} batch={batch} H=3 L=2: {ms:.2f} ms/step")
+    if len(sys.argv) > 1 and sys.argv[1] == "--blas":
+        print(json.dumps(blas_check()))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--json":
+        n, m, batch, iters = (int(v) for v in sys.argv[2:6])
+        dz = int(sys.argv[6]) if len(sys.argv) > 6 else 4
+        ms = step_ms(n, m, batch, "cpu", dz=dz, iters=iters)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"ms": ms, "rssMb": rss_mb}))
+    else:
+        device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+        if len(sys.argv) > 2:
+            torch.set_num_threads(int(sys.argv[2]))
+        for n, m, batch in [(1024, 256, 256), (4096, 1024, 128)]:
+            ms = step_ms(n, m, batch, device)
+            print(f"torch {device} threads={torch.get_num_threads()} n={n} m={m} batch={batch} H=3 L=2 dz=4: {ms:.2f} ms/step")

@@ -4,7 +4,7 @@ import { HypersweepError } from './errors.js';
  * The compute backends a trial can ask for (`--backend`, `HYPERSWEEP_BACKEND`). Declared here, apart from
  * worker/backend (which loads TensorFlow.js), so the CLI can check a name without loading it.
  */
-export const backendNames = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export const backendNames = ['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export function isBackendName(name: string): name is BackendName {

@@ -63,13 +63,14 @@ describe('backend selection', () => {
     expect(String((err as Error).message)).toMatch(/backend tensorflow is not available: .*tfjs-node/);
   });
 
-  it('refuses webgpu without an adapter, and auto falls back to wasm only through the documented order', async () => {
+  it('refuses webgpu without an adapter, and auto falls back to native (wasm + native matmuls) through the documented order', async () => {
     const err = await selectBackend('webgpu').catch((e: unknown) => e);
     if (err instanceof Error) {
       expect(err).toBeInstanceOf(HypersweepError);
       expect(err.message).toMatch(/backend webgpu is not available/);
       const info = await selectBackend('auto');
-      expect(info.name).toBe('wasm');
+      expect(info.name).toBe('native'); // onnxruntime-node loads here; without it, wasm (test/native.test.ts)
+      expect(tf.getBackend()).toBe('wasm');
     } else {
       expect(tf.getBackend()).toBe('webgpu'); // a machine with a GPU
     }

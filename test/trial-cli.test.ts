@@ -82,7 +82,7 @@ describe('hypersweep trial (real CLI)', () => {
     ['a bad enum value', ['--set', 'train.optimizer=lbfgs'], /train\.optimizer/],
     ['the memory cap', ['--set', 'f.width=200000', '--set', 'g.width=2048'], /limits\.memoryMb is 4096/],
     ['a task/key clash', ['--set', 'task=mnist-completion'], /g\.input: mnist-completion .* 'rff'/],
-    ['a bad backend', ['--backend', 'gpu'], /backend: must be one of auto, wasm, cpu, tensorflow, webgpu/],
+    ['a bad backend', ['--backend', 'gpu'], /backend: must be one of auto, native, wasm, cpu, tensorflow, webgpu/],
   ];
   for (const [what, args, pattern] of bad) {
     it(`exits 2 with one line naming the problem: ${what}`, async () => {

@@ -1,6 +1,7 @@
 /**
  * Choosing the TensorFlow.js backend. Every backend is loaded lazily and offline; asking for one that cannot run
- * here throws a HypersweepError saying why (never a silent fallback). `auto` tries tensorflow, webgpu, wasm.
+ * here throws a HypersweepError saying why (never a silent fallback). `auto` tries tensorflow, webgpu, native
+ * (wasm with native matmuls, see native.ts), then wasm, printing one line when native cannot load.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,12 +10,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
 import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
+import { pinnedVersions, setNativeMatMul } from './native.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
 export { backendNames, type BackendName, BackendUnavailableError } from '../../core/backend.js';
 
 export interface BackendInfo {
-  /** tfjs backend name: 'wasm', 'cpu', 'tensorflow' or 'webgpu'. */
+  /** 'native' (the wasm backend with native matmuls), 'wasm', 'cpu', 'tensorflow' or 'webgpu'. */
   name: string;
   /** What computes, in words: 'cpu (wasm SIMD, 1 thread)', the GPU adapter, … */
   device: string;
@@ -29,7 +31,22 @@ function reason(e: unknown): string {
   return msg.split('\n')[0] ?? msg;
 }
 
+/** The wasm backend, patched, with its native matmuls off. */
 async function useWasm(): Promise<BackendInfo> {
+  const info = await initWasm();
+  setNativeMatMul(false);
+  return info;
+}
+
+/** The wasm backend with its large matmuls on onnxruntime-node's MLAS (native.ts). */
+async function useNative(): Promise<BackendInfo> {
+  const info = await initWasm();
+  const why = setNativeMatMul(true);
+  if (why) throw new BackendUnavailableError('native', why);
+  return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}` };
+}
+
+async function initWasm(): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (tf.getBackend() !== 'wasm' || !tf.findBackend('wasm')) {
     // The .wasm binaries ship in the package's dist/: load them from disk, never from a URL.
@@ -161,20 +178,27 @@ export function assertSyncReadable(what: string): void {
 }
 
 const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> = {
+  native: useNative,
   wasm: useWasm,
   cpu: useCpu,
   tensorflow: useTensorflow,
   webgpu: useWebgpu,
 };
 
+/** The tfjs backend under a hypersweep backend name. */
+const tfjsName = (info: BackendInfo) => (info.name === 'native' ? 'wasm' : info.name);
+
 /**
  * Make `name` the active tfjs backend (patched on wasm) and register hypersweep's gradients.
- * `auto`: tensorflow, then webgpu, then wasm.
+ * `auto`: tensorflow, then webgpu, then native, then wasm.
  */
 export async function selectBackend(name: BackendName): Promise<BackendInfo> {
   // A worker thread runs many trials: probe once per requested name, then reuse the backend it chose.
   const known = selected.get(name);
-  if (known && tf.getBackend() === known.name) return known;
+  if (known && tf.getBackend() === tfjsName(known)) {
+    if (known.name === 'native' || known.name === 'wasm') setNativeMatMul(known.name === 'native');
+    return known;
+  }
   const info = await activate(name);
   registerGradients();
   selected.set(name, info);
@@ -204,8 +228,18 @@ async function activate(name: BackendName): Promise<BackendInfo> {
     }
   }
   try {
+    return await useNative();
+  } catch (e) {
+    tried.push(reason(e));
+    if (!nativeFallbackSaid) process.stderr.write(`hypersweep: ${reason(e)}; using wasm\n`);
+    nativeFallbackSaid = true;
+  }
+  try {
     return await useWasm();
   } catch (e) {
     throw new BackendUnavailableError('auto', [...tried, reason(e)].join('; '));
   }
 }
+
+/** The native-to-wasm fallback line is printed once per process. */
+let nativeFallbackSaid = false;

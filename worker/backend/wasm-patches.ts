@@ -5,6 +5,7 @@
  *  2. wasm has no `UnsortedSegmentSum` kernel, so gather's gradient throws. A small JS kernel is registered.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { goesNative, nativeActive } from './native.js';
 
 /** Swap the last two axes (a real copy, so the following matMul takes the fast path). */
 export function transposeLast2(t: tf.Tensor): tf.Tensor {
@@ -30,12 +31,26 @@ function unbroadcast(grad: tf.Tensor, shape: number[]): tf.Tensor {
 
 const sizeOf = (t: tf.Tensor) => t.size;
 
+/** Whether matMul(x, y, tA, tB) will run on the native path (same batch dims, large enough). */
+function flagsGoNative(x: tf.Tensor, y: tf.Tensor, tA: boolean, tB: boolean): boolean {
+  if (!nativeActive() || x.rank !== y.rank) return false;
+  for (let i = 0; i < x.rank - 2; i++) if (x.shape[i] !== y.shape[i]) return false;
+  const r = x.rank;
+  const batch = x.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const M = tA ? x.shape[r - 1] : x.shape[r - 2];
+  const K = tA ? x.shape[r - 2] : x.shape[r - 1];
+  const N = tB ? y.shape[r - 2] : y.shape[r - 1];
+  return goesNative(batch, M, K, N);
+}
+
 /**
  * x·yᵀ with one explicit transpose, choosing which operand to copy: x @ T(y) copies y; T(y @ T(x)) copies x and
  * the result. wasm's matMul also repacks its right operand on every call, so keeping a big weight matrix on the
  * left is faster still.
  */
 export function matMulBT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  // The native path takes the transpose flag itself (MLAS packs either layout): no copy.
+  if (flagsGoNative(x, y, false, true)) return tf.matMul(x, y, false, true);
   const outSize = (x.size / x.shape[x.rank - 1]) * y.shape[y.rank - 2];
   if (sizeOf(y) > sizeOf(x) + outSize) return transposeLast2(tf.matMul(y, transposeLast2(x)));
   return tf.matMul(x, transposeLast2(y));
@@ -43,6 +58,7 @@ export function matMulBT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
 
 /** xᵀ·y with one explicit transpose: T(x) @ y copies x; T(T(y) @ x) copies y and the result. */
 export function matMulAT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (flagsGoNative(x, y, true, false)) return tf.matMul(x, y, true, false);
   const outSize = x.shape[x.rank - 1] * y.shape[y.rank - 1] * (x.size / (x.shape[x.rank - 1] * x.shape[x.rank - 2]));
   if (sizeOf(x) > sizeOf(y) + outSize) return transposeLast2(tf.matMul(transposeLast2(y), x));
   return tf.matMul(transposeLast2(x), y);
@@ -188,10 +204,11 @@ const seenWeights = new WeakSet<object>();
  * a·w, as matMulWide on wasm when w is large (≥ 2²¹ floats, ≥ 4× a's size) and either a has ≥ 128 rows, or
  * a has ≥ 32 rows and w is new (a training step's updated weight: the plain product would pack all of it, ~35 ms
  * per 4M floats). A weight used again with few rows (kernel probes, small evaluation chunks) takes the plain
- * product, whose packing wasm has cached (structured NTK with 16 probes: 19 ms plain vs 35 ms wide).
+ * product, whose packing wasm has cached (structured NTK with 16 probes: 19 ms plain vs 35 ms wide). On the
+ * native path the plain product is the fast one.
  */
 export function matMulWeight(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (tf.getBackend() !== 'wasm' || w.size < 1 << 21 || w.size < 4 * a.size) return tf.matMul(a, w);
+  if (tf.getBackend() !== 'wasm' || nativeActive() || w.size < 1 << 21 || w.size < 4 * a.size) return tf.matMul(a, w);
   const data = w.dataId as object;
   const fresh = !seenWeights.has(data);
   if (fresh) seenWeights.add(data);

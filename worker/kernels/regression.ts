@@ -1,8 +1,10 @@
 /**
  * Kernel regression ŷ(U*) = K(U*, U)·(K(U, U) + ε·diag K(U, U))⁻¹·y by a blocked Cholesky factorisation and two
- * triangular solves — never an explicit inverse.
+ * triangular solves — never an explicit inverse of K (the native path inverts only the 256 × 256 diagonal blocks
+ * of its factor).
  */
 import { HypersweepError } from '../../core/errors.js';
+import { choleskySolveNative } from '../native/linalg.js';
 import type { Gram } from './gram.js';
 import { gemmNT } from './inputs.js';
 import { SimdArena } from './simd.js';
@@ -10,6 +12,12 @@ import { SimdArena } from './simd.js';
 /** The regularised train Gram is not positive definite (raise the jitter, or the points repeat exactly). */
 export class NotPositiveDefiniteError extends HypersweepError {
   override name = 'NotPositiveDefiniteError';
+}
+
+function notPositiveDefinite(row: number, pivot: number, jitter: number): NotPositiveDefiniteError {
+  return new NotPositiveDefiniteError(
+    `kernel regression: K + ε·diag(K) is not positive definite at row ${row} (pivot ${pivot}); raise the jitter (ε = ${jitter})`,
+  );
 }
 
 /** Default relative jitter ε, as in the official code. */
@@ -62,11 +70,7 @@ function factorInPlace(
           let s = a[ri + j];
           for (let q = j0; q < j; q++) s -= a[ri + q] * a[rj + q];
           if (j === i) {
-            if (!(s > 0)) {
-              throw new NotPositiveDefiniteError(
-                `kernel regression: K + ε·diag(K) is not positive definite at row ${i} (pivot ${s}); raise the jitter (ε = ${jitter})`,
-              );
-            }
+            if (!(s > 0)) throw notPositiveDefinite(i, s, jitter);
             a[ri + i] = Math.sqrt(s);
           } else {
             a[ri + j] = s / a[rj + j];
@@ -104,6 +108,22 @@ export function choleskySolveInPlace(l: Float64Array, n: number, y: Float64Array
 }
 
 /**
+ * α = (K + ε·diag K)⁻¹·Y for Y n × outputs (row-major): the native blocked Cholesky (worker/native/linalg.ts) when
+ * the native library loads and n is large, else the JS factorisation above. Both throw NotPositiveDefiniteError.
+ */
+export function choleskySolveJittered(k: Gram, y: Float64Array, outputs: number, jitter = DEFAULT_JITTER): Float64Array {
+  const n = k.rows;
+  if (k.cols !== n) throw new RangeError(`cholesky: K is ${k.rows}×${k.cols}, not square`);
+  const r = choleskySolveNative(k.data, n, y, outputs, jitter);
+  if (r instanceof Float64Array) return r;
+  if (r) throw notPositiveDefinite(r.row, r.pivot, jitter);
+  const l = choleskyJittered(k, jitter);
+  const a = Float64Array.from(y);
+  choleskySolveInPlace(l, n, a, outputs);
+  return a;
+}
+
+/**
  * Kernel regression predictions on test points: kTestTrain · (kTrain + ε·diag kTrain)⁻¹ · y.
  * @param kTrain n × n train Gram.
  * @param kTestTrain m × n test–train Gram.
@@ -123,9 +143,7 @@ export function kernelRegression(
   if (kTestTrain.cols !== n) throw new RangeError(`kernelRegression: K(test, train) has ${kTestTrain.cols} columns, train has ${n} points`);
   if (y.length !== n * outputs) throw new RangeError(`kernelRegression: y has ${y.length} values, expected ${n}×${outputs}`);
   if (!(jitter >= 0)) throw new RangeError(`kernelRegression: jitter = ${jitter}`);
-  const l = choleskyJittered(kTrain, jitter);
-  const alpha = Float64Array.from(y);
-  choleskySolveInPlace(l, n, alpha, outputs);
+  const alpha = choleskySolveJittered(kTrain, y, outputs, jitter);
   const out = new Float64Array(m * outputs);
   const kd = kTestTrain.data;
   for (let t = 0; t < m; t++) {

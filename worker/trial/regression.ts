@@ -5,14 +5,13 @@
  * of the network's random Fourier features.
  */
 import {
-  choleskyJittered,
-  choleskySolveInPlace,
   DEFAULT_JITTER,
   kernelGrams,
   NotPositiveDefiniteError,
   type Gram,
   type KernelMode,
 } from '../kernels/index.js';
+import { choleskySolveJittered } from '../kernels/regression.js';
 import { splitPoints, type TaskData } from '../tasks/index.js';
 import { regressionTrainPoints } from '../model/cost.js';
 import { pixelMse } from './evaluate.js';
@@ -55,10 +54,7 @@ export function completionKernelRegression(
   const alpha = (k: Gram | undefined): Float64Array | string => {
     if (!k) throw new Error('kernel regression: missing train Gram');
     try {
-      const l = choleskyJittered(k, DEFAULT_JITTER);
-      const a = Float64Array.from(y);
-      choleskySolveInPlace(l, nTrain, a, 1);
-      return a;
+      return choleskySolveJittered(k, y, 1, DEFAULT_JITTER);
     } catch (e) {
       if (e instanceof NotPositiveDefiniteError) return e.message;
       throw e;

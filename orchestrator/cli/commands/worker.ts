@@ -9,7 +9,7 @@ export default function define(program: Command): Command {
     .addOption(redisOption())
     .addOption(prefixOption())
     .option('--concurrency <n>', 'trials at once, one sandbox each', '1')
-    .option('--backend <name>', 'compute backend for training: auto, wasm, cpu, tensorflow, webgpu (default: auto)')
+    .option('--backend <name>', 'compute backend for training: auto, native, wasm, cpu, tensorflow, webgpu (default: auto)')
     .option('--threads', 'run sandboxes as worker threads instead of child processes')
     .option('--lock-duration-ms <ms>', 'job lock duration; a dead worker\'s trial is retried after about this long', '30000')
     .option('--stalled-interval-ms <ms>', 'how often this worker checks for stalled trials', '30000')
