@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { HypersweepError, InputError, formatPath } from '../core/errors.js';
 import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from '../core/identity.js';
 import { taskNames, trialConfigSchema } from '../core/config.js';
+import { parseClaims } from './claims/spec.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -30,6 +31,8 @@ export const sweepSpecSchema = z.strictObject({
   order: z.enum(['listed', 'small-first']).default('listed'),
   /** Extra attempts for a trial that fails with a retryable error. */
   retries: z.number().int().nonnegative().max(20).default(2),
+  /** Claims about the results, checked by `hypersweep check` (orchestrator/claims/spec.ts); not part of any trial. */
+  expect: z.array(z.unknown()).default([]),
 });
 
 export type SweepSpec = z.output<typeof sweepSpecSchema>;
@@ -58,6 +61,7 @@ export function parseSweep(text: string, where: string): SweepSpec {
   }
   const spec = parseSpecOrThrow(raw, where);
   checkAxes(spec, where);
+  parseClaims(spec.expect, where);
   return spec;
 }
 
