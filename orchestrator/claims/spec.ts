@@ -35,7 +35,7 @@ function flattenKeys(obj: Record<string, unknown>, prefix = ''): string[] {
 }
 
 /** Every dotted trial-config key (seed, f.width, train.lr, ...). */
-export const claimConfigKeys: readonly string[] = flattenKeys(trialConfigSchema.parse({ task: 'noop' }));
+const claimConfigKeys: readonly string[] = flattenKeys(trialConfigSchema.parse({ task: 'noop' }));
 const configKeySet = new Set(claimConfigKeys);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
