@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { HypersweepError, InputError, formatPath } from '../core/errors.js';
 import { canonicalConfig, canonicalJson, trialId, type TrialConfig } from '../core/identity.js';
 import { taskNames, trialConfigSchema } from '../core/config.js';
-import { parseClaims } from './claims/spec.js';
+import { parseClaims } from '../schema/claims/spec.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -31,7 +31,7 @@ export const sweepSpecSchema = z.strictObject({
   order: z.enum(['listed', 'small-first']).default('listed'),
   /** Extra attempts for a trial that fails with a retryable error. */
   retries: z.number().int().nonnegative().max(20).default(2),
-  /** Claims about the results, checked by `hypersweep check` (orchestrator/claims/spec.ts); not part of any trial. */
+  /** Claims about the results, checked by `hypersweep check` (schema/claims/spec.ts); not part of any trial. */
   expect: z.array(z.unknown()).default([]),
 });
 

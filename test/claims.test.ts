@@ -7,12 +7,13 @@ import { canonicalConfig, trialId } from '../core/identity.js';
 import type { TrialConfigInput } from '../core/config.js';
 import type { TrialResult } from '../core/result.js';
 import { checkExitCode, runCheck } from '../orchestrator/claims/check.js';
-import type { ClaimTrial } from '../orchestrator/claims/data.js';
-import { decide, evaluateClaim } from '../orchestrator/claims/evaluate.js';
-import { parseClaims, type Claim } from '../orchestrator/claims/spec.js';
-import { meanInterval, powerFit, welchTest } from '../orchestrator/claims/stats.js';
+import type { ClaimTrial } from '../schema/claims/data.js';
+import { decide, evaluateClaim } from '../schema/claims/evaluate.js';
+import { parseClaims, type Claim } from '../schema/claims/spec.js';
+import { meanInterval, powerFit, welchTest } from '../schema/claims/stats.js';
 import { parseSweep } from '../orchestrator/sweep.js';
 import { closeDb, openDb } from '../schema/db.js';
+import { buildReport } from '../dashboards/report.js';
 import { recordResult, upsertSweep } from '../schema/store.js';
 import { mulberry32 } from '../worker/model/rng.js';
 import { runCli } from './helpers/cli.js';
@@ -255,7 +256,7 @@ describe('hypersweep check', () => {
   let dbFile: string;
   let sweepFile: string;
   const claims = [
-    { name: 'distance falls like width^-1/2', type: 'power-law', metric: 'init_distance', axis: 'f.width', slope: { min: -0.6, max: -0.4 } },
+    { name: 'distance falls like width^-1/2 <i>&</i>', type: 'power-law', metric: 'init_distance', axis: 'f.width', slope: { min: -0.6, max: -0.4 } },
     { type: 'ordering', metric: 'init_distance', lower: { 'f.width': 256 }, higher: { 'f.width': 64 } },
   ];
 
@@ -285,9 +286,20 @@ describe('hypersweep check', () => {
   it('evaluates the stored claims from the database', () => {
     const rep = runCheck('planted', dbFile);
     expect(rep.claims.map((c) => c.verdict)).toEqual(['holds', 'holds']);
-    expect(rep.claims[0]!.name).toBe('distance falls like width^-1/2');
+    expect(rep.claims[0]!.name).toBe('distance falls like width^-1/2 <i>&</i>');
     expect(rep.claims[1]!.parts[0]!.n).toBe(8);
     expect(checkExitCode(rep)).toBe(0);
+  });
+  it('shows the verdicts in the HTML report, escaped', () => {
+    const db = openDb(dbFile, { readonly: true });
+    try {
+      const html = buildReport(db, 'planted');
+      expect(html).toContain('<h2>Claims</h2>');
+      expect(html).toContain('HOLDS</b> distance falls like width^-1/2 &#60;i&#62;&#38;&#60;/i&#62;');
+      expect(html).not.toContain('<i>&</i>');
+    } finally {
+      closeDb(db);
+    }
   });
   it("evaluates a file's current claims on the stored results", () => {
     const rep = runCheck(sweepFile, dbFile);

@@ -3,9 +3,9 @@ import { HypersweepError } from '../../core/errors.js';
 import { closeDb, openDb } from '../../schema/db.js';
 import { getSweep, listSweeps } from '../../schema/store.js';
 import { loadSweep } from '../sweep.js';
-import { loadClaimTrials } from './data.js';
-import { evaluateClaims, type ClaimResult, type TestPart, type Verdict } from './evaluate.js';
-import { parseClaims, type Claim } from './spec.js';
+import { loadClaimTrials } from '../../schema/claims/data.js';
+import { evaluateClaims, type ClaimResult, type TestPart, type Verdict } from '../../schema/claims/evaluate.js';
+import { parseClaims, type Claim } from '../../schema/claims/spec.js';
 
 /**
  * `hypersweep check SWEEP [--db FILE] [--format table|json]`: evaluate a sweep's claims on its stored results.

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
-import type { Db } from '../../schema/db.js';
-import { kernelMetrics, sweepTrials, trials, type TrialStatus } from '../../schema/tables.js';
+import type { Db } from '../db.js';
+import { kernelMetrics, sweepTrials, trials, type TrialStatus } from '../tables.js';
 import { metricAliases } from './spec.js';
 
 /** One trial as the claims see it: status, flattened config and every metric it stored. */

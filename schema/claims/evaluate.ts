@@ -2,7 +2,7 @@ import { HypersweepError } from '../../core/errors.js';
 import { metricOf, type ClaimTrial } from './data.js';
 import type { Claim, ClaimFilter, OrderingClaim, PlateauClaim, PowerLawClaim, ValueClaim } from './spec.js';
 import { meanInterval, powerFit, welchTest } from './stats.js';
-import { tQuantile } from '../../schema/queries-stats.js';
+import { tQuantile } from '../queries-stats.js';
 
 /**
  * Verdicts of claims on a sweep's trials (pure: the trials are loaded by data.ts). Each claim is one or two

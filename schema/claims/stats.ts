@@ -1,4 +1,4 @@
-import { fitLogLogSlope, summarize, tCdf, tQuantile, type LogGroup } from '../../schema/queries-stats.js';
+import { fitLogLogSlope, summarize, tCdf, tQuantile, type LogGroup } from '../queries-stats.js';
 
 /**
  * The statistics behind claim verdicts, as pure functions: a mean with its t interval, Welch's two-sample t-test
