@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HypersweepError } from '../core/errors.js';
 import { canonicalConfig, trialId } from '../core/identity.js';
@@ -16,7 +16,7 @@ import { closeDb, openDb } from '../schema/db.js';
 import { buildReport } from '../dashboards/report.js';
 import { recordResult, upsertSweep } from '../schema/store.js';
 import { mulberry32 } from '../worker/model/rng.js';
-import { runCli } from './helpers/cli.js';
+import { repoRoot, runCli } from './helpers/cli.js';
 
 // ---- statistics against independent values ------------------------------------------------------------
 
@@ -320,5 +320,26 @@ describe('hypersweep check', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/nope: no such sweep/);
+  });
+});
+
+describe('check stays light', () => {
+  it('imports nothing of the worker or TensorFlow.js (static import graph of the command)', () => {
+    const seen = new Set<string>();
+    const external = new Set<string>();
+    const stack = [resolve(repoRoot, 'orchestrator/cli/commands/check.ts'), resolve(repoRoot, 'orchestrator/claims/check.ts')];
+    while (stack.length > 0) {
+      const file = stack.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*)'([^']+)'/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+        else external.add(spec);
+      }
+    }
+    expect([...seen].filter((f) => f.includes('/worker/'))).toEqual([]);
+    expect([...external].filter((x) => x.includes('tensorflow') || x.includes('onnx'))).toEqual([]);
+    expect(seen.size).toBeGreaterThan(10);
   });
 });
