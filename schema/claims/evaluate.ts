@@ -62,7 +62,8 @@ export interface ClaimResult {
   notes: string[];
 }
 
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(3).replace(/\.?0+$/, '') : x.toExponential(2));
+/** A bound as written (−0.25, 0.05, 2048), or to 4 significant digits. */
+const fmt = (x: number) => String(Number(x.toPrecision(4)));
 const fmtRegion = (r: Region): string =>
   r.min !== undefined && r.max !== undefined ? `in [${fmt(r.min)}, ${fmt(r.max)}]` : r.min !== undefined ? `> ${fmt(r.min)}` : `< ${fmt(r.max!)}`;
 const fmtFilter = (f: ClaimFilter): string =>
