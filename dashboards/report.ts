@@ -9,6 +9,7 @@ import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
 import { assets } from './server.js';
+import { claimsSection } from './claims-section.js';
 
 /**
  * `hypersweep report`: one self-contained HTML file with the dashboard's charts and the query tables. The Vega
@@ -144,6 +145,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
 <main>
 <h2>Status</h2>
 <table><thead><tr>${countHead}<th>progress</th></tr></thead><tbody><tr>${counts}<td>${(100 * status.progress).toFixed(1)}%</td></tr></tbody></table>
+${claimsSection(db, sweep)}
 <h2>Charts</h2>
 <div class="grid">
 ${charts.map((c) => `<section class="card"><div id="chart-${c.id}" class="chart" data-chart="${c.id}"></div></section>`).join('\n')}

@@ -5,6 +5,7 @@ import { HypersweepError, InputError, formatPath } from '../core/errors.js';
 import { taskNames } from '../core/config.js';
 import { checkConfigPath, flattenFixed } from './config-paths.js';
 import { sweepYamlToJs } from './sweep-keys.js';
+import { parseClaims } from '../schema/claims/spec.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -31,6 +32,8 @@ export const sweepSpecSchema = z.strictObject({
   order: z.enum(['listed', 'small-first']).default('listed'),
   /** Extra attempts for a trial that fails with a retryable error. */
   retries: z.number().int().nonnegative().max(20).default(2),
+  /** Claims about the results, checked by `hypersweep check` (schema/claims/spec.ts); not part of any trial. */
+  expect: z.array(z.unknown()).default([]),
 });
 
 export type SweepSpec = z.output<typeof sweepSpecSchema>;
@@ -50,6 +53,7 @@ export function parseSweep(text: string, where: string): SweepSpec {
   }
   const spec = parseSpecOrThrow(raw, where);
   checkAxes(spec, where);
+  parseClaims(spec.expect, where);
   return spec;
 }
 

@@ -15,7 +15,8 @@ import query from './query.js';
 import exportCmd from './export.js';
 import dashboard from './dashboard.js';
 import report from './report.js';
+import check from './check.js';
 
 export const commands: DefineCommand[] = [
-  kernel, trial, plan, run, status, worker, resume, cancel, query, exportCmd, dashboard, report,
+  kernel, trial, plan, run, status, worker, resume, cancel, query, exportCmd, dashboard, report, check,
 ];
