@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { choleskyJittered, choleskySolveInPlace, kernelGrams, type NetSpec } from '../worker/kernels/index.js';
 import { choleskySolveJittered } from '../worker/kernels/regression.js';
+import { choleskySolveNative } from '../worker/native/linalg.js';
 import { loadNative } from '../worker/native/ort.js';
 import { mulberry32 as rng } from '../worker/model/rng.js';
 
@@ -86,7 +87,7 @@ function main(): void {
         const y = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
         const native = loadNative();
         const t0 = performance.now();
-        const a = choleskySolveJittered(g, y, 1, 1e-9);
+        const a = choleskySolveJittered(g, y, 1, 1e-9, choleskySolveNative);
         solveS = (performance.now() - t0) / 1000;
         console.log(`  regression solve, ${native ? `JS (native library: ${native})` : 'native blocked Cholesky'}: ${solveS.toFixed(2)} s`);
         if (process.env.BENCH_REGRESSION_JS === '1' && !native) {

@@ -178,7 +178,7 @@ describe('docker-compose.yml, run by the real CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hs-deploy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const local = (argv: string[]) =>
-    argv.map(interpolate).map((a) => a.replace('redis://redis:6379', 'redis://127.0.0.1:1').replace(/^\/data\//, `${dir}/`));
+    argv.map(interpolate).map((a) => a.replace('redis://redis:6379', 'redis://127.0.0.1:1').replace(/^\/data\//, `${dir}/`).replace(/^\/sweeps\//, 'sweeps/')); // compose mounts ./sweeps at /sweeps
 
   it.each(['orchestrator', 'worker'])('%s: accepts its command and stops only at the unreachable Redis', async (name) => {
     const r = await runCli(local(services[name]!.command!));

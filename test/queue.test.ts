@@ -110,6 +110,7 @@ describe('run --redis with two worker processes', () => {
     const db = join(dir, 'c.db');
     const prefix = uniquePrefix('cancel');
     await workers(prefix, 1);
+    // 120 s trials (first progress after 30 s, a quarter): none can finish before the cancel, however loaded the machine.
     const orch = spawnCli(['run', noopSweep(dir, 'cx', [0, 1, 2, 3, 4], 120_000), '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
     cleanup.push(() => stop(orch));
     await until(() => (statusCounts(db).running ?? 0) === 1, 20_000, 'a running trial');
@@ -117,7 +118,7 @@ describe('run --redis with two worker processes', () => {
     const running = readTrials(db).find((r) => r.status === 'running')!;
     const queue = new Queue(TRIALS_QUEUE, { connection: { url: REDIS_URL }, prefix });
     cleanup.push(() => queue.close());
-    await until(async () => jobProgressSchema.safeParse((await queue.getJob(running.id))?.progress).success, 10_000, 'job progress');
+    await until(async () => jobProgressSchema.safeParse((await queue.getJob(running.id))?.progress).success, 45_000, 'job progress');
     const c = await runCmd(['cancel', 'cx', '--kill', '--redis', REDIS_URL, '--prefix', prefix, '--db', db]);
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/4 waiting trial\(s\) removed.*abort requested for 1 running/);

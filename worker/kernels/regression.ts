@@ -4,7 +4,6 @@
  * of its factor).
  */
 import { HypersweepError } from '../../core/errors.js';
-import { choleskySolveNative } from '../native/linalg.js';
 import type { Gram } from './gram.js';
 import { gemmNT } from './inputs.js';
 import { SimdArena } from './simd.js';
@@ -108,13 +107,31 @@ export function choleskySolveInPlace(l: Float64Array, n: number, y: Float64Array
 }
 
 /**
- * α = (K + ε·diag K)⁻¹·Y for Y n × outputs (row-major): the native blocked Cholesky (worker/native/linalg.ts) when
- * the native library loads and n is large, else the JS factorisation above. Both throw NotPositiveDefiniteError.
+ * A faster factorise-and-solve of (K + ε·diag K)·α = Y (the worker passes its native blocked Cholesky): α, the row
+ * whose pivot failed, or null to leave the work to the JS factorisation here. Injected so this module stays pure.
  */
-export function choleskySolveJittered(k: Gram, y: Float64Array, outputs: number, jitter = DEFAULT_JITTER): Float64Array {
+export type FastCholeskySolve = (
+  kd: Float64Array,
+  n: number,
+  y: Float64Array,
+  outputs: number,
+  jitter: number,
+) => Float64Array | { row: number; pivot: number } | null;
+
+/**
+ * α = (K + ε·diag K)⁻¹·Y for Y n × outputs (row-major): `fast` when given and it takes the work, else the JS
+ * factorisation above. Both throw NotPositiveDefiniteError.
+ */
+export function choleskySolveJittered(
+  k: Gram,
+  y: Float64Array,
+  outputs: number,
+  jitter = DEFAULT_JITTER,
+  fast?: FastCholeskySolve,
+): Float64Array {
   const n = k.rows;
   if (k.cols !== n) throw new RangeError(`cholesky: K is ${k.rows}×${k.cols}, not square`);
-  const r = choleskySolveNative(k.data, n, y, outputs, jitter);
+  const r = fast ? fast(k.data, n, y, outputs, jitter) : null;
   if (r instanceof Float64Array) return r;
   if (r) throw notPositiveDefinite(r.row, r.pivot, jitter);
   const l = choleskyJittered(k, jitter);
@@ -129,6 +146,7 @@ export function choleskySolveJittered(k: Gram, y: Float64Array, outputs: number,
  * @param kTestTrain m × n test–train Gram.
  * @param y n × outputs targets, row-major.
  * @param jitter relative jitter ε. @defaultValue 1e−9
+ * @param fast a faster solver to try first (see FastCholeskySolve).
  * @returns m × outputs predictions, row-major.
  */
 export function kernelRegression(
@@ -137,13 +155,14 @@ export function kernelRegression(
   y: Float64Array,
   outputs: number,
   jitter: number = DEFAULT_JITTER,
+  fast?: FastCholeskySolve,
 ): Float64Array {
   const n = kTrain.rows, m = kTestTrain.rows;
   if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`kernelRegression: outputs = ${outputs}`);
   if (kTestTrain.cols !== n) throw new RangeError(`kernelRegression: K(test, train) has ${kTestTrain.cols} columns, train has ${n} points`);
   if (y.length !== n * outputs) throw new RangeError(`kernelRegression: y has ${y.length} values, expected ${n}×${outputs}`);
   if (!(jitter >= 0)) throw new RangeError(`kernelRegression: jitter = ${jitter}`);
-  const alpha = choleskySolveJittered(kTrain, y, outputs, jitter);
+  const alpha = choleskySolveJittered(kTrain, y, outputs, jitter, fast);
   const out = new Float64Array(m * outputs);
   const kd = kTestTrain.data;
   for (let t = 0; t < m; t++) {

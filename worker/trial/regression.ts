@@ -12,6 +12,7 @@ import {
   type KernelMode,
 } from '../kernels/index.js';
 import { choleskySolveJittered } from '../kernels/regression.js';
+import { choleskySolveNative } from '../native/linalg.js';
 import { splitPoints, type TaskData } from '../tasks/index.js';
 import { regressionTrainPoints } from '../model/cost.js';
 import { pixelMse } from './evaluate.js';
@@ -54,7 +55,7 @@ export function completionKernelRegression(
   const alpha = (k: Gram | undefined): Float64Array | string => {
     if (!k) throw new Error('kernel regression: missing train Gram');
     try {
-      return choleskySolveJittered(k, y, 1, DEFAULT_JITTER);
+      return choleskySolveJittered(k, y, 1, DEFAULT_JITTER, choleskySolveNative);
     } catch (e) {
       if (e instanceof NotPositiveDefiniteError) return e.message;
       throw e;
