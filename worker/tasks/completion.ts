@@ -5,7 +5,7 @@
  * in [0, 1]. Training: data.nTrain images of the MNIST training set × data.pixelsPerImage random pixels each.
  * Test: data.nTest images of the held-out t10k set, all 784 pixels each.
  */
-import type { TrialConfig } from '../../core/config.js';
+import { dataSeedOf, type TrialConfig } from '../../core/config.js';
 import { loadMnist, MNIST_PIXELS, MNIST_SIDE, type MnistSet } from './mnist.js';
 import { createRff, rffApply, type RffMap } from './rff.js';
 import { createRng } from './rng.js';
@@ -66,13 +66,14 @@ function split(
 }
 
 export function completionTask(config: TrialConfig): TaskData {
+  const dataSeed = dataSeedOf(config);
   const { nTrain, nTest, pixelsPerImage, mask } = config.data;
   const trainSet = loadMnist('train');
   const testSet = loadMnist('t10k');
-  const rff = createRff(2, config.g.rffFeatures, config.g.rffGamma, config.seed);
-  const trainImages = pickImages(trainSet, nTrain, config.seed, 'mnist-completion-train', mask);
-  const testImages = nTest > 0 ? pickImages(testSet, nTest, config.seed, 'mnist-completion-test', mask) : [];
-  const pixelRng = createRng(config.seed, 'mnist-completion-pixels');
+  const rff = createRff(2, config.g.rffFeatures, config.g.rffGamma, dataSeed);
+  const trainImages = pickImages(trainSet, nTrain, dataSeed, 'mnist-completion-train', mask);
+  const testImages = nTest > 0 ? pickImages(testSet, nTest, dataSeed, 'mnist-completion-test', mask) : [];
+  const pixelRng = createRng(dataSeed, 'mnist-completion-pixels');
   const all = Array.from({ length: MNIST_PIXELS }, (_, p) => p);
   return {
     task: 'mnist-completion',
