@@ -117,4 +117,15 @@ describe('query outputs on real trials (dist/ CLI)', () => {
     expect(Number(m4.excessKurtosis)).toBeLessThan(1.6 * 3.75);
     expect(Number(m4.excessKurtosis)).toBeGreaterThan(Number(m32.excessKurtosis));
   }, 300_000);
+
+  it('a sweep without stored init outputs is one line and exit 2', async () => {
+    const sweep = join(dir, 'noop.yaml');
+    writeFileSync(sweep, 'name: plain\ntask: noop\ngrid: {seed: [0, 1]}\n');
+    const db = join(dir, 'plain.db');
+    expect((await runCli(['run', sweep, '--db', db, '--concurrency', '1'])).code).toBe(0);
+    const q = await runCli(['query', 'outputs', '--db', db]);
+    expect(q.code).toBe(2);
+    expect(q.stderr.trim().split('\n')).toHaveLength(1);
+    expect(q.stderr).toMatch(/no trial of sweep plain stored init outputs \(run it with kernels.initOutputs: true/);
+  });
 });
