@@ -66,9 +66,12 @@ describe('new config keys leave earlier trial ids unchanged', () => {
     const id = (patch: { data?: object; kernels?: object }) =>
       trialIdOf(canonicalConfig({ ...base, data: { ...base.data, ...patch.data }, kernels: { ...base.kernels, ...patch.kernels } }));
     expect(id({ data: { split: 'random' }, kernels: { regressionDraws: 1, initOutputs: false } })).toBe(stored[0].id);
-    expect(id({ data: { split: 'paper' } })).not.toBe(stored[0].id);
-    expect(id({ kernels: { regressionDraws: 5 } })).not.toBe(stored[0].id);
     expect(id({ kernels: { initOutputs: true } })).not.toBe(stored[0].id);
+    const completion = { task: 'mnist-completion', g: { input: 'rff' } };
+    const plain = trialIdOf(canonicalConfig(completion));
+    expect(trialIdOf(canonicalConfig({ ...completion, data: { split: 'random' }, kernels: { regressionDraws: 1 } }))).toBe(plain);
+    expect(trialIdOf(canonicalConfig({ ...completion, data: { split: 'paper' } }))).not.toBe(plain);
+    expect(trialIdOf(canonicalConfig({ ...completion, kernels: { regressionDraws: 5 } }))).not.toBe(plain);
     expect(id({ data: { seed: 3 } })).not.toBe(stored[0].id);
     const c = canonicalConfig(base);
     expect([dataSeedOf(c), splitOf(c), regressionDrawsOf(c)]).toEqual([c.seed, 'random', 1]);
