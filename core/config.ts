@@ -11,6 +11,14 @@ export type TaskName = (typeof taskNames)[number];
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
+/**
+ * Keys added after the first sweeps were stored are optional with no default and leave the canonical config
+ * when they hold their default value, so every earlier config keeps its trial id; read them with the resolvers
+ * below (dataSeedOf, splitOf, regressionDrawsOf).
+ */
+const optionalUnless = <T extends z.ZodType>(schema: T, dflt: z.output<T>) =>
+  schema.optional().transform((v): z.output<T> | undefined => (v === dflt ? undefined : v));
+
 export const trialConfigSchema = z.strictObject({
   task: z.enum(taskNames),
   seed: nonNegInt.default(0),
@@ -42,6 +50,14 @@ export const trialConfigSchema = z.strictObject({
       pixelsPerImage: posInt.default(20),
       /** mnist-completion: what f sees: the top half (completion) or the full image (representation). */
       mask: z.enum(['top-half', 'none']).default('top-half'),
+      /** Seed of the data (points, targets, images, pixel draws, random Fourier features); unset: `seed`. */
+      seed: nonNegInt.optional(),
+      /**
+       * mnist-completion: which images. 'random' (unset): seeded random non-blank images of each MNIST file.
+       * 'paper': the official protocol, training images = train-file rows 5000, 5001, … in order, test images =
+       * t10k rows 0, 1, … in order.
+       */
+      split: optionalUnless(z.enum(['random', 'paper']), 'random'),
     })
     .prefault({}),
   train: z
@@ -68,6 +84,13 @@ export const trialConfigSchema = z.strictObject({
        * Cholesky, ≈ 1.2 s at 2000 and ≈ 1 min at the paper's 500 × 20 = 10,000 on one core).
        */
       regressionMaxTrain: posInt.max(50_000).default(2000),
+      /**
+       * mnist-completion: independent draws of data.pixelsPerImage pixels per training image, one kernel
+       * regression each, predictions averaged (the official code uses 5). Unset: 1.
+       */
+      regressionDraws: optionalUnless(posInt.max(100), 1),
+      /** Store h(u) at the probe points at init (metrics.initOutputs) for `query outputs`. Unset: false. */
+      initOutputs: optionalUnless(z.boolean(), false),
     })
     .prefault({}),
   limits: z
@@ -80,6 +103,13 @@ export const trialConfigSchema = z.strictObject({
   .superRefine((c, ctx) => {
     for (const issue of taskConfigIssues(c)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
+
+/** The data's seed: data.seed, or the trial's seed when unset. */
+export const dataSeedOf = (c: Pick<TrialConfig, 'seed' | 'data'>): number => c.data.seed ?? c.seed;
+/** mnist-completion's image selection (data.split; unset: 'random'). */
+export const splitOf = (c: Pick<TrialConfig, 'data'>): 'random' | 'paper' => c.data.split ?? 'random';
+/** Kernel-regression pixel draws per training image (kernels.regressionDraws; unset: 1). */
+export const regressionDrawsOf = (c: Pick<TrialConfig, 'kernels'>): number => c.kernels.regressionDraws ?? 1;
 
 export type TrialConfigInput = z.input<typeof trialConfigSchema>;
 export type TrialConfig = z.output<typeof trialConfigSchema>;

@@ -13,12 +13,14 @@ export interface TaskConfigIssue {
 const MNIST_PIXELS = 784;
 const MNIST_TRAIN = 60000;
 const MNIST_TEST = 10000;
+/** data.split 'paper': the first training row (TensorFlow's input_data keeps rows 0–4999 for validation). */
+const PAPER_TRAIN_OFFSET = 5000;
 
 /** Every problem with a (defaults-applied) config's task settings; empty when the task can run it. */
-export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'g' | 'data' | 'train'>): TaskConfigIssue[] {
+export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'g' | 'data' | 'train' | 'kernels'>): TaskConfigIssue[] {
   const issues: TaskConfigIssue[] = [];
   const bad = (path: string, message: string): void => void issues.push({ path: path.split('.'), message });
-  const { task, data, g, train } = c;
+  const { task, data, g, train, kernels } = c;
   if ((task === 'sphere' || task === 'mnist-completion') && train.loss === 'xent') {
     bad('train.loss', `'xent' needs classes; task ${task} regresses real values, use 'mse'`);
   }
@@ -26,6 +28,12 @@ export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'g' | 'data' | 't
     if (g.input !== 'rff') bad('g.input', "mnist-completion feeds pixel coordinates through random Fourier features: set g.input to 'rff'");
     if (g.outputs !== 1) bad('g.outputs', `mnist-completion predicts one pixel value: must be 1, got ${g.outputs}`);
     if (data.pixelsPerImage > MNIST_PIXELS) bad('data.pixelsPerImage', `at most ${MNIST_PIXELS}, got ${data.pixelsPerImage}`);
+    if (data.split === 'paper' && data.nTrain > MNIST_TRAIN - PAPER_TRAIN_OFFSET) {
+      bad('data.nTrain', `at most ${MNIST_TRAIN - PAPER_TRAIN_OFFSET} with data.split 'paper' (training rows start at ${PAPER_TRAIN_OFFSET}), got ${data.nTrain}`);
+    }
+  } else {
+    if (data.split !== undefined) bad('data.split', `only mnist-completion chooses its images this way, task is ${task}`);
+    if (kernels.regressionDraws !== undefined) bad('kernels.regressionDraws', `only mnist-completion runs the kernel regression, task is ${task}`);
   }
   if (task === 'mnist-completion' || task === 'mnist-rotation') {
     if (data.nTrain > MNIST_TRAIN) bad('data.nTrain', `at most ${MNIST_TRAIN} (the MNIST training set), got ${data.nTrain}`);

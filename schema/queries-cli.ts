@@ -8,6 +8,7 @@ import { agreement, convergence, kinds, modes, movement, phases } from './querie
 import { exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
 import { parseBy, parseWhere, resolveSweep } from './queries-keys.js';
+import { outputs, outputsTable } from './queries-outputs.js';
 
 /** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
 
@@ -69,6 +70,22 @@ export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: R
       return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', fit: r.fit });
     }));
   }
+}
+
+const outputsFlags = selectionFlags.omit({ by: true }).extend({ pooledOnly: z.boolean().default(false) });
+
+/** `hypersweep query outputs`: h(u) at init across seeds (variance, excess kurtosis) per group and probe point. */
+export function runOutputsQuery(raw: Record<string, unknown>): void {
+  const o = parseOrThrow(outputsFlags, raw, 'query outputs');
+  const filters = parseWhere(o.where);
+  emit(withDb(o.db, (db) => {
+    const r = outputs(db, { sweep: resolveSweep(db, o.sweep), where: filters });
+    if (r.groups.length === 0) {
+      throw new HypersweepError(`query outputs: no trial of sweep ${r.sweep} stored init outputs (run it with kernels.initOutputs: true and kernels.probe > 0)`);
+    }
+    const note = r.skipped ? { stderr: `# ${r.skipped} completed trial(s) without init outputs skipped\n` } : {};
+    return { ...render(o.format, outputsTable(r, !o.pooledOnly), { query: 'outputs', sweep: r.sweep, by: r.by }), ...note };
+  }));
 }
 
 /** Write a file atomically: a temp file beside it, then rename (readers never see half a file). */

@@ -73,6 +73,7 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
     const { trainData, probe } = trialTensors(data, Math.min(cfg.kernels.probe, data.train.n), owned);
     clock.done('init');
 
+    const outputs = probe && cfg.kernels.initOutputs ? await initOutputs(net, probe, data) : null;
     const init = probe ? await initKernels(net, probe, cfg, clock) : null;
     const outcome = await trainTrial(net, trainData, cfg, opts, clock);
     const diverged = outcome.status === 'diverged';
@@ -88,6 +89,7 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
       ngOutputs: cost.ngOutputs,
       lossDefinition: cfg.train.loss === 'mse' ? '(1/2N)·Σ‖h − y‖²' : '−(1/N)·Σ y·log softmax(h)',
     };
+    if (outputs) Object.assign(metrics, outputs);
     if (data.task === 'mnist-rotation') metrics.testAccuracy = null;
     if (!diverged && data.test.n > 0) Object.assign(metrics, await testMetrics(net, data, cfg, cost.ngOutputs, opts.signal, clock));
     if (data.task === 'mnist-completion') {
@@ -181,6 +183,32 @@ async function initKernels(net: HyperNet, probe: Probe, cfg: TrialConfig, clock:
   return { ntk, gp };
 }
 
+/** The analytic kernels' NetSpec of the probe points (g's input as the network sees it). */
+const probeNetSpec = (net: HyperNet): NetSpec => ({ fDepth: net.spec.H, gDepth: net.spec.L, zKernel: net.normalizeZ ? { type: 'linear' } : { type: 'dot' } });
+
+/**
+ * h(u) at the probe points at init (P × k, row-major) beside the exact K_GP(u, u) of each point: across init
+ * seeds with the data fixed, the outputs' variance approaches K_GP's diagonal in the dual limit, and their excess
+ * kurtosis is 15/m for n → ∞, L = 2 (docs/paper.md). Read by `hypersweep query outputs`. One number per trial
+ * for claims: initOutputsExcess4 = mean over the outputs of h⁴/K_GP(u,u)² − 3, whose mean over seeds is E h⁴/K² − 3:
+ * 0 for the GP, the excess kurtosis wherever Var h = K_GP(u,u) (n → ∞), so 15/m there for L = 2.
+ */
+async function initOutputs(
+  net: HyperNet,
+  probe: Probe,
+  data: TaskData,
+): Promise<{ initOutputs: number[]; initOutputsKgp: number[]; initOutputsExcess4: number }> {
+  const h = tf.tidy(() => net.forward(probe.x, probe.z));
+  const values = Array.from(await h.data());
+  h.dispose();
+  const gp = computeKernels(splitPoints(data.train, data.dz, 0, probe.P), probeNetSpec(net), 'exact').gp;
+  const diag = Array.from({ length: probe.P }, (_, i) => gp.data[i * gp.cols + i]);
+  const k = values.length / probe.P;
+  let fourth = 0;
+  values.forEach((h, j) => void (fourth += (h / Math.sqrt(diag[Math.floor(j / k)])) ** 4 / values.length));
+  return { initOutputs: values, initOutputsKgp: diag, initOutputsExcess4: fourth - 3 };
+}
+
 /** Train with progress reports; an abort rejects with the signal's reason. */
 async function trainTrial(net: HyperNet, trainData: TrainData, cfg: TrialConfig, opts: RunTrialOptions, clock: PhaseClock): Promise<TrainOutcome> {
   clock.phase('train');
@@ -214,7 +242,7 @@ async function kernelMetrics(
   clock.done('kernelsFinal');
   clock.phase('analytic');
   const points = splitPoints(data.train, data.dz, 0, probe.P);
-  const netSpec: NetSpec = { fDepth: net.spec.H, gDepth: net.spec.L, zKernel: net.normalizeZ ? { type: 'linear' } : { type: 'dot' } };
+  const netSpec = probeNetSpec(net);
   const exact = computeKernels(points, netSpec, 'exact');
   const paper = computeKernels(points, netSpec, 'paper-code');
   const kernel = {

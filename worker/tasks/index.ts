@@ -24,7 +24,7 @@ export function checkTaskConfig(config: TrialConfig, where = 'trial config'): vo
   if (issue) throw new InputError(where, `${issue.path.join('.')}: ${issue.message}`);
 }
 
-/** Build the trial's data from its config (seeded by config.seed). */
+/** Build the trial's data from its config (seeded by data.seed, or the trial's seed when unset). */
 export function buildTask(config: TrialConfig): TaskData {
   checkTaskConfig(config);
   switch (config.task) {

@@ -4,7 +4,7 @@
  * 30°, taken mod 360 (see rotationBin). Train images come from the MNIST training set, test images from t10k.
  * Targets are one-hot (k = 12) for both the cross-entropy and the mse loss.
  */
-import type { TrialConfig } from '../../core/config.js';
+import { dataSeedOf, type TrialConfig } from '../../core/config.js';
 import { loadMnist, MNIST_PIXELS, MNIST_SIDE, type MnistSet } from './mnist.js';
 import { createRff, rffApply, type RffMap } from './rff.js';
 import { createRng } from './rng.js';
@@ -34,14 +34,15 @@ function split(set: MnistSet, n: number, seed: number, stream: string, rff: RffM
 }
 
 export function rotationTask(config: TrialConfig): TaskData {
-  const rff = config.g.input === 'rff' ? createRff(MNIST_PIXELS, config.g.rffFeatures, config.g.rffGamma, config.seed) : null;
+  const dataSeed = dataSeedOf(config);
+  const rff = config.g.input === 'rff' ? createRff(MNIST_PIXELS, config.g.rffFeatures, config.g.rffGamma, dataSeed) : null;
   return {
     task: 'mnist-rotation',
     dx: MNIST_PIXELS,
     dz: rff ? rff.features : MNIST_PIXELS,
     k: ROTATION_BINS,
-    train: split(loadMnist('train'), config.data.nTrain, config.seed, 'mnist-rotation-train', rff),
-    test: split(loadMnist('t10k'), config.data.nTest, config.seed, 'mnist-rotation-test', rff),
+    train: split(loadMnist('train'), config.data.nTrain, dataSeed, 'mnist-rotation-train', rff),
+    test: split(loadMnist('t10k'), config.data.nTest, dataSeed, 'mnist-rotation-test', rff),
     zInput: config.g.input,
   };
 }

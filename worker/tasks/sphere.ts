@@ -3,7 +3,7 @@
  * N(0, 1) or the output of a fixed random teacher hypernetwork (f: dx → 32 → N_g, g: dz → 16 → k, NTK scaling,
  * unit-variance outputs), all seeded.
  */
-import type { TrialConfig } from '../../core/config.js';
+import { dataSeedOf, type TrialConfig } from '../../core/config.js';
 import { createRff, rffApply } from './rff.js';
 import { createRng, type Rng } from './rng.js';
 import type { TaskData, TaskSplit } from './types.js';
@@ -54,14 +54,15 @@ function makeTeacher(seed: number, dx: number, dz: number, k: number): (x: Float
 }
 
 export function sphereTask(config: TrialConfig): TaskData {
+  const dataSeed = dataSeedOf(config);
   const { dx, dz: dzRaw } = config.data;
   const k = config.g.outputs;
-  const rff = config.g.input === 'rff' ? createRff(dzRaw, config.g.rffFeatures, config.g.rffGamma, config.seed) : null;
+  const rff = config.g.input === 'rff' ? createRff(dzRaw, config.g.rffFeatures, config.g.rffGamma, dataSeed) : null;
   const dz = rff ? rff.features : dzRaw;
-  const teacher = config.data.target === 'teacher' ? makeTeacher(config.seed, dx, dzRaw, k) : null;
+  const teacher = config.data.target === 'teacher' ? makeTeacher(dataSeed, dx, dzRaw, k) : null;
   const make = (n: number, stream: string): TaskSplit => {
-    const rng = createRng(config.seed, stream);
-    const targets = createRng(config.seed, `${stream}-targets`);
+    const rng = createRng(dataSeed, stream);
+    const targets = createRng(dataSeed, `${stream}-targets`);
     const xRows: Float32Array[] = [];
     const z = new Float32Array(n * dz);
     const y = new Float32Array(n * k);

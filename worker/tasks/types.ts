@@ -30,6 +30,17 @@ export interface TaskData {
   readonly zInput: 'linear' | 'rff';
   /** mnist-completion: indices of the MNIST images used (train set, t10k set). */
   readonly images?: { train: number[]; test: number[] };
+  /**
+   * mnist-completion with kernels.regressionDraws K > 1: draws 2..K of the training pixels for the kernel
+   * regression — the same images in the same order as `train` (so its xIndex applies), new random pixels.
+   */
+  readonly extraDraws?: readonly PixelDraw[];
+}
+
+/** One draw of training pixels: (column, row) per sample (n × 2) and the pixel values (n). */
+export interface PixelDraw {
+  readonly coords: Float32Array;
+  readonly y: Float32Array;
 }
 
 /** Rows [start, start + count) of a split as dense arrays: x (count × dx), z (count × dz), y (count × k). */

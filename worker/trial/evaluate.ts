@@ -61,8 +61,15 @@ export function accuracy(pred: Float32Array, labels: Int32Array, k: number): num
   return right / labels.length;
 }
 
-/** Plain mean squared error (not halved) over all samples and over those flagged hidden; k = 1. */
-export function pixelMse(pred: ArrayLike<number>, y: Float32Array, hidden: Uint8Array | undefined): { mseAll: number; mseHidden: number | null } {
+/**
+ * Plain mean squared error (not halved) over all samples, over those flagged hidden and over the others (the
+ * visible ones; every sample when nothing is hidden); k = 1. Null where a part has no samples.
+ */
+export function pixelMse(
+  pred: ArrayLike<number>,
+  y: Float32Array,
+  hidden: Uint8Array | undefined,
+): { mseAll: number; mseHidden: number | null; mseVisible: number | null } {
   let all = 0, hid = 0, nHid = 0;
   for (let i = 0; i < y.length; i++) {
     const e = (pred[i] - y[i]) ** 2;
@@ -72,5 +79,6 @@ export function pixelMse(pred: ArrayLike<number>, y: Float32Array, hidden: Uint8
       nHid++;
     }
   }
-  return { mseAll: all / y.length, mseHidden: nHid > 0 ? hid / nHid : null };
+  const nVis = y.length - nHid;
+  return { mseAll: all / y.length, mseHidden: nHid > 0 ? hid / nHid : null, mseVisible: nVis > 0 ? (all - hid) / nVis : null };
 }

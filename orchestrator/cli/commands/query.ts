@@ -33,6 +33,18 @@ export default function define(program: Command): Command {
       runQuery('movement', opts);
     });
   query
+    .command('outputs')
+    .description('h(u) at init across init seeds (data fixed): variance and excess kurtosis per probe point and pooled, beside K_GP(u,u) and 15/m')
+    .addOption(dbOption())
+    .addOption(sweepOption())
+    .option('--format <format>', 'table | csv | json', 'table')
+    .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])
+    .option('--pooled-only', 'one row per group (the mean over probe points)')
+    .action(async (opts: Record<string, unknown>) => {
+      const { runOutputsQuery } = await import('../../../schema/queries-cli.js');
+      runOutputsQuery(opts);
+    });
+  query
     .command('views')
     .description('Create or update the SQL views (v_trials_flat, v_agreement, v_convergence, v_movement) for sqlite3 users')
     .addOption(dbOption())
