@@ -3,10 +3,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
-import { agreement, convergence, kinds, modes, movement, phases } from './queries-aggregate.js';
+import { agreement, convergence, criterionText, kinds, modes, movement, phases } from './queries-aggregate.js';
 import { exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
-import { parseBy, parseWhere, resolveSweep } from './queries-keys.js';
+import { parseAxes, parseBy, parseWhere, resolveSweep } from './queries-keys.js';
 
 /** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
 
@@ -16,16 +16,19 @@ const selectionFlags = z.object({
   format: z.enum(formats),
   where: z.array(z.string()).default([]),
   by: z.string().optional(),
+  x: z.string().optional(),
+  series: z.string().optional(),
+});
+
+const positive = (flag: string) => z.string().optional().transform((s, ctx) => {
+  if (s === undefined) return undefined;
+  const x = Number(s);
+  if (!(Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `${flag} '${s}' is not a positive number` });
+  return x;
 });
 
 const agreementFlags = selectionFlags.extend({ phase: z.enum(phases), kind: z.enum(kinds), mode: z.enum(modes) });
-const convergenceFlags = selectionFlags.extend({
-  eps: z.string().transform((s, ctx) => {
-    const x = Number(s);
-    if (!(Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `'${s}' is not a positive number` });
-    return x;
-  }),
-});
+const convergenceFlags = selectionFlags.extend({ eps: positive('--eps'), rel: positive('--rel') });
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -47,25 +50,31 @@ export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: R
     const o = parseOrThrow(agreementFlags, raw, where);
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, phase: o.phase, kind: o.kind, mode: o.mode });
-      return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', fit: r.fit });
+      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, phase: o.phase, kind: o.kind, mode: o.mode });
+      return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', r });
     }));
   } else if (which === 'convergence') {
     const o = parseOrThrow(convergenceFlags, raw, where);
+    if (o.eps !== undefined && o.rel !== undefined) throw new HypersweepError('query convergence: give --rel (relative to the first logged loss) or --eps (absolute), not both');
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, eps: o.eps });
-      return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, eps: r.eps, by: r.by });
+      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, eps: o.eps, rel: o.rel });
+      const c = r.criterion;
+      const crit = c.kind === 'relative' ? { rel: c.rel, eps: null } : { rel: null, eps: c.eps };
+      return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, criterion: criterionText(c), ...crit, by: r.by });
     }));
   } else {
     const o = parseOrThrow(selectionFlags, raw, where);
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by });
-      return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', fit: r.fit });
+      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes });
+      return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', r });
     }));
   }
 }

@@ -82,6 +82,14 @@ export function parseBy(s: string | undefined): string[] | undefined {
   return keys.map((k) => checkKey(k, `--by ${s}`));
 }
 
+/** `--x KEY --series KEY` → checked keys (undefined: chosen from what varies). */
+export function parseAxes(o: { x?: string; series?: string }): { x?: string; series?: string } {
+  return {
+    ...(o.x !== undefined ? { x: checkKey(o.x.trim(), `--x ${o.x}`) } : {}),
+    ...(o.series !== undefined ? { series: checkKey(o.series.trim(), `--series ${o.series}`) } : {}),
+  };
+}
+
 /** The sweep to query: the one named (must exist), or the only sweep in the database. */
 export function resolveSweep(db: Db, name: string | undefined): string {
   const names = db.select({ name: sweeps.name }).from(sweeps).orderBy(asc(sweeps.name)).all().map((r) => r.name);
@@ -143,11 +151,11 @@ export function groupKeyOf(by: readonly string[], row: Record<string, unknown>):
 }
 
 /** Order groups by their keys (numbers numerically, null first). */
-export function compareKeys(by: readonly string[]) {
-  return (a: { key: GroupKey }, b: { key: GroupKey }): number => {
+export function compareKeys<T = { key: GroupKey }>(by: readonly string[], keyOf: (t: T) => GroupKey = (t) => (t as { key: GroupKey }).key) {
+  return (a: T, b: T): number => {
     for (const k of by) {
-      const x = a.key[k];
-      const y = b.key[k];
+      const x = keyOf(a)[k];
+      const y = keyOf(b)[k];
       if (x === y) continue;
       if (x === null) return -1;
       if (y === null) return 1;

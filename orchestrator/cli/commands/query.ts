@@ -8,12 +8,14 @@ function selection(cmd: Command): Command {
     .addOption(sweepOption())
     .option('--format <format>', 'table | csv | json', 'table')
     .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, [])
-    .option('--by <keys>', 'group by these config keys, comma-separated (default: every key that varies, seed excluded)');
+    .option('--by <keys>', 'group by these config keys, comma-separated (default: every key that varies, seed excluded)')
+    .option('--x <key>', 'the x axis: slopes are fitted along it (default: the first varying key of widths, depths, the rest)')
+    .option('--series <key>', 'the series key listed first (default: the other varying keys); one fit per series');
 }
 
 export default function define(program: Command): Command {
   const query = program.command('query').description('Aggregates of a sweep: kernel agreement, convergence, NTK movement');
-  selection(query.command('agreement').description('Empirical vs analytic kernel: relative Frobenius distance and alignment per group, with the log-log width slope and its 95% interval'))
+  selection(query.command('agreement').description('Empirical vs analytic kernel: relative Frobenius distance and alignment per group, with the slope along x (log-log for widths and lr) per series and its 95% interval'))
     .option('--phase <phase>', 'init | final', 'init')
     .option('--kind <kind>', 'ntk | gp', 'ntk')
     .option('--mode <mode>', 'exact | paper-code', 'exact')
@@ -21,13 +23,14 @@ export default function define(program: Command): Command {
       const { runQuery } = await import('../../../schema/queries-cli.js');
       runQuery('agreement', opts);
     });
-  selection(query.command('convergence').description('Final training loss, fraction of seeds reaching loss < eps and median steps to it, per group'))
-    .option('--eps <eps>', 'loss threshold', '1e-3')
+  selection(query.command('convergence').description('Final training loss, its ratio to the first logged loss, and how many seeds converged (and after how many steps), per group'))
+    .option('--rel <ratio>', 'converged: train loss <= ratio x its first logged value (default 0.01)')
+    .option('--eps <eps>', 'converged: train loss < eps (absolute; instead of --rel)')
     .action(async (opts: Record<string, unknown>) => {
       const { runQuery } = await import('../../../schema/queries-cli.js');
       runQuery('convergence', opts);
     });
-  selection(query.command('movement').description('NTK movement ‖Θ_T − Θ_0‖/‖Θ_0‖ per group, with its log-log width slope'))
+  selection(query.command('movement').description('NTK movement ‖Θ_T − Θ_0‖/‖Θ_0‖ per group, with its slope along x per series'))
     .action(async (opts: Record<string, unknown>) => {
       const { runQuery } = await import('../../../schema/queries-cli.js');
       runQuery('movement', opts);
