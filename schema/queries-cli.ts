@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
 import { agreement, convergence, criterionText, kinds, modes, movement, phases } from './queries-aggregate.js';
-import { exportTrials } from './queries-export.js';
+import { exportCurves, exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
 import { parseAxes, parseBy, parseWhere, resolveSweep } from './queries-keys.js';
 
@@ -98,13 +98,15 @@ const exportFlags = z.object({
   format: z.enum(['csv', 'json']),
   out: z.string().min(1).optional(),
   where: z.array(z.string()).default([]),
+  curves: z.boolean().default(false),
 });
 
 export function runExport(raw: Record<string, unknown>): void {
   const o = parseOrThrow(exportFlags, raw, 'export');
   const filters = parseWhere(o.where);
   const text = withDb(o.db, (db) => {
-    const t = exportTrials(db, { sweep: resolveSweep(db, o.sweep), where: filters });
+    const sel = { sweep: resolveSweep(db, o.sweep), where: filters };
+    const t = o.curves ? exportCurves(db, sel) : exportTrials(db, sel);
     return o.format === 'csv' ? toCsv(t) : JSON.stringify(t.rows, null, 1) + '\n';
   });
   if (o.out) writeAtomic(o.out, text);

@@ -96,7 +96,7 @@ export function axesOf(by: readonly string[], groups: readonly { key: GroupKey }
 
 /** The label of the x axis: `f.width`, or `f.width=g.width` / `f.width (g.width = 2·f.width)` when g.width follows. */
 function axisLabel(x: string, followers: readonly string[], groups: readonly SlopeInput[]): string {
-  if (x !== 'f.width' || !followers.includes('g.width')) return followers.length ? `${x} (${followers.join(', ')} follow)` : x;
+  if (x !== 'f.width' || !followers.includes('g.width')) return followers.length ? `${x} (${followers.join(", ")} follow${followers.length === 1 ? "s" : ""})` : x;
   const ratios = new Set(groups.map((g) => (Number(g.key['g.width']) / Number(g.key['f.width'])).toPrecision(12)));
   if (ratios.size !== 1) return `${x} (g.width follows)`;
   const [r] = [...ratios];

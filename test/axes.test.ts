@@ -212,6 +212,23 @@ describe('CLI axes', () => {
     for (const lr of lrs) expect(s.stdout).toMatch(new RegExp(`^\\s*${lr}\\s+6\\s+6\\s`, 'm'));
   });
 
+  it('export --curves: long format trial, step, metric, value, in CSV and JSON', async () => {
+    const c = await runCli(['export', '--db', dbFile, '--sweep', 'E', '--curves', '--where', 'train.lr=10']);
+    expect(c.code).toBe(0);
+    const lines = c.stdout.trim().split('\n');
+    expect(lines[0]).toBe('trial,step,metric,value');
+    const mine = lrSweep.filter((p) => p.config.train!.lr === 10);
+    expect(lines).toHaveLength(1 + mine.length * 21);
+    const j = await runCli(['export', '--db', dbFile, '--sweep', 'E', '--curves', '--format', 'json']);
+    const rows = JSON.parse(j.stdout) as Array<{ trial: string; step: number; metric: string; value: number }>;
+    expect(rows).toHaveLength(lrSweep.length * 21);
+    for (const p of lrSweep) {
+      const got = rows.filter((r) => r.trial === p.id);
+      expect(got.map((r) => [r.step, r.value])).toEqual(p.curve);
+      expect(new Set(got.map((r) => r.metric))).toEqual(new Set(['train_loss']));
+    }
+  });
+
   it('rejects an unknown axis key, and --rel with --eps, in one line with exit 2', async () => {
     for (const args of [
       ['query', 'agreement', '--db', dbFile, '--sweep', 'D', '--x', 'f.wdth'],
