@@ -1,6 +1,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { HypersweepError } from '../core/errors.js';
 import { trialConfigSchema } from '../core/config.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Db } from './db.js';
 import { keyColumns } from './keys.js';
 import { sweeps, sweepTrials, trials } from './tables.js';
@@ -44,7 +45,8 @@ const columnOf = new Map<string, SQL>(keyColumns.map((k) => [k.key, sql`${trials
 
 function checkKey(key: string, where: string): string {
   if (!configKeySet.has(key)) {
-    throw new HypersweepError(`${where}: unknown config key '${key}' (known: ${configKeys.join(', ')})`);
+    const hint = didYouMean(key, configKeys);
+    throw new HypersweepError(`${where}: unknown config key '${key}'${hint || ` (known: ${configKeys.join(', ')})`}`);
   }
   return key;
 }

@@ -251,7 +251,8 @@ describe('query agreement', () => {
     const r = agreement(db, { sweep: 'A', where: parseWhere(['f.width=64', 'train.optimizer="gd"']), by: ['f.width'] });
     expect(r.groups).toHaveLength(1);
     expect(r.groups[0].n).toBe(seeds.length);
-    expect(() => parseWhere(['f.bogus=1'])).toThrow(/unknown config key 'f.bogus'/);
+    expect(() => parseWhere(['f.bogus=1'])).toThrow(/unknown config key 'f.bogus' \(known: task, seed/);
+    expect(() => parseWhere(['f.wdth=1'])).toThrow(/unknown config key 'f.wdth'; did you mean "f.width"\?/);
     expect(() => agreement(db, { sweep: 'A', where: parseWhere(['f.width=3']) })).toThrow(/no kernel metrics/);
   });
 

@@ -31,6 +31,8 @@ describe('--set overrides', () => {
   it('rejects malformed overrides with a one-line error', () => {
     expect(() => applySets({}, ['f.width'])).toThrow(HypersweepError);
     expect(() => applySets({}, ['f.width'])).toThrow(/expected key=value/);
+    expect(() => applySets({}, ['f.widht=8'])).toThrow(/--set: 'f.widht': unknown config key "widht"; did you mean "width"\?/);
+    expect(() => applySets({}, ['trian.lr=0.1'])).toThrow(/did you mean "train"\?/);
     expect(() => applySets({}, ['.a=1'])).toThrow(/not a dotted key/);
     expect(() => applySets({ f: 3 }, ['f.width=1'])).toThrow(/f is not an object/);
   });
