@@ -5,7 +5,8 @@ import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube } fr
 import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
 import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
 import type { ConfigValue } from '../schema/queries-keys.js';
-import { slopeOverGroups, type FitInfo, type LogSums } from '../schema/queries-slope.js';
+import { axisScale, type FitInfo, type LogSums, type SeriesFit as QuerySeriesFit } from '../schema/queries-slope.js';
+import type { AxisScale } from '../schema/queries-stats.js';
 import { downsample } from '../schema/queries-stats.js';
 import { kernelMetrics, metricPoints, sweeps, sweepTrials, trials, trialStatuses, type Trial, type TrialStatus } from '../schema/tables.js';
 
@@ -119,7 +120,7 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
 }
 
 export interface WidthPoint {
-  /** The plotted width (the fit's axis, else f.width or g.width). */
+  /** The x value (a width, a depth, a learning rate: whichever key is the x axis). */
   width: number;
   series: string;
   n: number;
@@ -136,7 +137,13 @@ export interface SeriesFit {
 }
 
 export interface WidthChart {
+  /** The x axis as the fit names it (`f.width=g.width` when both grow together), else the x key. */
   axis: string;
+  /** The x key (null: nothing numeric varies) and how it is drawn and fitted. */
+  x: string | null;
+  scale: AxisScale;
+  /** The keys that tell the series (colours) apart. */
+  seriesKeys: string[];
   by: string[];
   points: WidthPoint[];
   /** One fit over all groups when it applies; else one per series (other keys fixed) where it applies. */
@@ -146,11 +153,18 @@ export interface WidthChart {
 
 type ChartGroup = { key: Record<string, ConfigValue>; log: LogSums; n: number; mean: number | null; sd: number | null };
 
-function toWidthChart(by: string[], groups: ChartGroup[], fit: FitInfo): WidthChart {
-  const varying = by.filter((k) => new Set(groups.map((g) => JSON.stringify(g.key[k]))).size > 1);
-  const together = fit.axis !== null && fit.axis.startsWith('f.width') && varying.includes('g.width');
-  const axisKey = varying.includes('f.width') ? 'f.width' : varying.includes('g.width') ? 'g.width' : 'f.width';
-  const rest = varying.filter((k) => k !== axisKey && !(together && k === 'g.width'));
+/** A query result's axes and fits (queries-slope.ts fitsAlong): x is the first varying key of widths, depths, the rest. */
+interface Fitted {
+  by: string[];
+  axes: { x: string | null; series: string[] };
+  fit: FitInfo;
+  fits: QuerySeriesFit[];
+}
+
+function toWidthChart(r: Fitted, groups: ChartGroup[]): WidthChart {
+  const x = r.axes.x;
+  if (x === null) return emptyChart(r.fit.note ?? 'no numeric config key varies');
+  const rest = r.axes.series;
   const seriesOf = (g: ChartGroup) => (rest.length ? rest.map((k) => `${k}=${String(g.key[k])}`).join(' ') : 'all');
   const points = groups
     .filter((g) => g.mean !== null && g.mean > 0)
@@ -158,24 +172,18 @@ function toWidthChart(by: string[], groups: ChartGroup[], fit: FitInfo): WidthCh
       const mean = g.mean as number;
       const sd = g.sd;
       return {
-        width: Number(g.key[axisKey]), series: seriesOf(g), n: g.n, mean, sd,
+        width: Number(g.key[x]), series: seriesOf(g), n: g.n, mean, sd,
         lo: sd === null ? mean : Math.max(mean - sd, mean / 10),
         hi: sd === null ? mean : mean + sd,
       };
     });
-  let fits: SeriesFit[] = [];
-  if (fit.axis !== null) fits = [{ series: 'all', fit }];
-  else if (rest.length > 0) {
-    // Each series fixes every other key: fit along the width within it.
-    const series = [...new Set(groups.map(seriesOf))];
-    fits = series
-      .map((s) => ({ series: s, fit: slopeOverGroups(by, groups.filter((g) => seriesOf(g) === s)) }))
-      .filter((f) => f.fit.axis !== null);
-  }
-  return { axis: fit.axis ?? axisKey, by, points, fits, note: fits.length ? null : fit.note };
+  // One fit per series, each along x with every other key fixed (the query's fits).
+  const fits: SeriesFit[] = r.fits.filter((f) => f.fit.axis !== null).map((f) => ({ series: f.label, fit: f.fit }));
+  const note = fits.length ? null : (r.fits.find((f) => f.fit.note)?.fit.note ?? r.fit.note);
+  return { axis: fits[0]?.fit.axis ?? x, x, scale: axisScale(x), seriesKeys: rest, by: r.by, points, fits, note };
 }
 
-const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', by: [], points: [], fits: [], note });
+const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', x: null, scale: 'log', seriesKeys: [], by: [], points: [], fits: [], note });
 
 /** The sweep's cube (schema/queries-cube.ts sweepCube), memoised by the caller while the database is unchanged. */
 export type CubeSource = (sweep: string) => CubeRow[];
@@ -188,7 +196,7 @@ export function distanceChart(
     const r = cube && o.kind === 'ntk' && o.mode === 'exact'
       ? agreementFromCube(cube(sweep), sweep, o.phase)
       : agreement(db, { sweep, byVarying: cubeKeys, ...o });
-    return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })), r.fit);
+    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })));
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
     throw err;
@@ -199,7 +207,7 @@ export function distanceChart(
 export function movementChart(db: Db, sweep: string, cube?: CubeSource): WidthChart {
   try {
     const r = cube ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys });
-    return toWidthChart(r.by, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })), r.fit);
+    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })));
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
     throw err;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
-import { agreement, convergence, movement } from '../schema/queries-aggregate.js';
+import { agreement, convergence, criterionText, defaultCriterion, movement } from '../schema/queries-aggregate.js';
 import { columnKeys, varyingKeys } from '../schema/queries-keys.js';
 import type { FitInfo } from '../schema/queries-slope.js';
 import { agreementTable, convergenceTable, fitLine, movementTable, type Tabular } from '../schema/queries-format.js';
@@ -85,7 +85,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
       const r = movement(db, { sweep, by });
       return { table: movementTable(r), fit: { what: 'movement', fit: r.fit } };
     }),
-    section('Convergence (eps = 1e-3)', () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
+    section(`Convergence (${criterionText(defaultCriterion)})`, () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
   ];
   const vendor = ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-embed.min.js'].map((p) => readFileSync(assets[p].file, 'utf8'));
   const counts = Object.values(status.counts).map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('');

@@ -5,6 +5,7 @@
  */
 import { InputError } from '../core/errors.js';
 import { trialConfigSchema } from '../core/config.js';
+import { didYouMean } from '../core/suggest.js';
 
 /** The part of zod's internal definition a path walk needs (zod 4 `_zod.def`). */
 interface ZodNode {
@@ -22,7 +23,8 @@ export function checkConfigPath(path: string): string | null {
     if (!shape) return `unknown config key: ${here} takes a value, not keys`;
     const next = shape[parts[i]!];
     if (!next || parts[i] === '') {
-      return `unknown config key "${parts[i]}"${here ? ` in ${here}` : ''} (known: ${Object.keys(shape).join(', ')})`;
+      const hint = didYouMean(parts[i]!, Object.keys(shape));
+      return `unknown config key "${parts[i]}"${here ? ` in ${here}` : ''}${hint || ` (known: ${Object.keys(shape).join(', ')})`}`;
     }
     node = next;
   }

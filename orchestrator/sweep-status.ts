@@ -4,6 +4,8 @@ import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/
 import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
 import { HypersweepError } from '../core/errors.js';
 import { table } from './sweep-plan.js';
+import { compareKeys, groupFields, groupKeyOf, keyExpr, varyingKeys, type GroupKey } from '../schema/queries-keys.js';
+import { orderAxes } from '../schema/queries-slope.js';
 
 /** `hypersweep status [SWEEP] [--db FILE]`: trial counts per status, for every sweep or one sweep in detail. */
 
@@ -46,7 +48,10 @@ export interface SweepDetail {
   sweep: string;
   task: string;
   counts: StatusCounts;
-  byWidth: Array<{ fWidth: number; gWidth: number; trials: number; finished: number; meanTrainLoss: number | null; meanTestLoss: number | null }>;
+  /** The config keys that vary in the sweep (seed excluded: the means run over it), widths first, then depths. */
+  by: string[];
+  /** One row per combination of the varying keys' values. */
+  groups: Array<{ key: GroupKey; trials: number; finished: number; meanTrainLoss: number | null; meanTestLoss: number | null }>;
   running: Array<{ id: string; worker: string | null; host: string | null; startedAt: Date | null; attempts: number }>;
   failed: Array<{ id: string; attempts: number; error: string | null }>;
 }
@@ -58,10 +63,10 @@ export function sweepDetail(db: Db, name: string): SweepDetail {
     throw new HypersweepError(`no sweep "${name}" in this database${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
   }
   const member = and(eq(sweepTrials.sweep, name), eq(sweepTrials.trialId, trials.id));
-  const byWidth = db
+  const by = orderAxes(varyingKeys(db, { sweep: name }));
+  const groups = db
     .select({
-      fWidth: trials.fWidth,
-      gWidth: trials.gWidth,
+      ...groupFields(by),
       trials: count(),
       finished: sql<number>`sum(${trials.status} in ('completed', 'diverged'))`,
       meanTrainLoss: avg(trials.trainLoss).mapWith(Number),
@@ -69,17 +74,18 @@ export function sweepDetail(db: Db, name: string): SweepDetail {
     })
     .from(sweepTrials)
     .innerJoin(trials, member)
-    .groupBy(trials.fWidth, trials.gWidth)
-    .orderBy(asc(trials.fWidth), asc(trials.gWidth))
+    .groupBy(...by.map(keyExpr))
     .all()
-    .map((r) => ({ ...r, finished: Number(r.finished), meanTrainLoss: r.meanTrainLoss ?? null, meanTestLoss: r.meanTestLoss ?? null }));
+    .map((r) => ({ key: groupKeyOf(by, r), trials: r.trials, finished: Number(r.finished), meanTrainLoss: r.meanTrainLoss ?? null, meanTestLoss: r.meanTestLoss ?? null }))
+    .sort(compareKeys(by));
   const pick = (status: 'running' | 'failed') =>
     db.select({ t: trials }).from(sweepTrials).innerJoin(trials, member).where(eq(trials.status, status)).orderBy(asc(trials.id)).all().map((r) => r.t);
   return {
     sweep: name,
     task: s.task,
     counts: sweepCounts(db, name),
-    byWidth,
+    by,
+    groups,
     running: pick('running').map((t) => ({ id: t.id, worker: t.worker, host: t.host, startedAt: t.startedAt, attempts: t.attempts })),
     failed: pick('failed').map((t) => ({ id: t.id, attempts: t.attempts, error: t.error })),
   };
@@ -90,10 +96,10 @@ const num = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.t
 export function formatDetail(d: SweepDetail): string {
   const c = d.counts;
   const lines = [`sweep ${d.sweep} (${d.task}): ${c.total} trials: ${trialStatuses.map((s) => `${s} ${c[s]}`).join(', ')}`];
-  if (d.byWidth.length > 0) {
+  if (d.groups.length > 0) {
     lines.push('', table([
-      ['f.width', 'g.width', 'trials', 'finished', 'mean train loss', 'mean test loss'],
-      ...d.byWidth.map((r) => [String(r.fWidth), String(r.gWidth), String(r.trials), String(r.finished), num(r.meanTrainLoss), num(r.meanTestLoss)]),
+      [...d.by, 'trials', 'finished', 'mean train loss', 'mean test loss'],
+      ...d.groups.map((r) => [...d.by.map((k) => String(r.key[k])), String(r.trials), String(r.finished), num(r.meanTrainLoss), num(r.meanTestLoss)]),
     ]));
   }
   if (d.running.length > 0) {

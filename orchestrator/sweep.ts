@@ -6,6 +6,7 @@ import { taskNames } from '../core/config.js';
 import { checkConfigPath, flattenFixed } from './config-paths.js';
 import { sweepYamlToJs } from './sweep-keys.js';
 import { parseClaims } from '../schema/claims/spec.js';
+import { didYouMean } from '../core/suggest.js';
 
 /**
  * Sweep files (YAML): `name`, `task`, `fixed` values shared by every trial, a `grid` of axes expanded as a
@@ -46,7 +47,7 @@ export const maxTrials = 100_000;
 export function parseSweep(text: string, where: string): SweepSpec {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const err = doc.errors[0];
-  if (err) throw new InputError(where, `bad YAML: ${oneLine(err.message)}`);
+  if (err) throw new InputError(`${where}:${lineCol(text, err.pos[0])}`, `bad YAML: ${oneLine(err.message)}`);
   const raw = sweepYamlToJs(doc, where);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError(where, 'expected a YAML map with name, task, fixed, grid, zip');
@@ -55,6 +56,13 @@ export function parseSweep(text: string, where: string): SweepSpec {
   checkAxes(spec, where);
   parseClaims(spec.expect, where);
   return spec;
+}
+
+/** `LINE:COL` (1-based) of a character offset, as editors and compilers print positions. */
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, offset));
+  const line = before.split('\n').length;
+  return `${line}:${offset - before.lastIndexOf('\n')}`;
 }
 
 /** Read and parse a sweep file; a missing or unreadable file is a one-line user error. */
@@ -94,7 +102,8 @@ function parseSpecOrThrow(raw: unknown, where: string): SweepSpec {
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
     const parent = path ? `${path}.` : '';
-    return fail(`${where}: ${parent}${keys[0]}`, `unknown key (a sweep file has ${Object.keys(sweepSpecSchema.shape).join(', ')})`);
+    const hint = path ? '' : didYouMean(keys[0]!, Object.keys(sweepSpecSchema.shape));
+    return fail(`${where}: ${parent}${keys[0]}`, `unknown key${hint || ` (a sweep file has ${Object.keys(sweepSpecSchema.shape).join(', ')})`}`);
   }
   return fail(path ? `${where}: ${path}` : where, issue.message);
 }

@@ -6,7 +6,7 @@ import { cubeKeyOf, type CubeRow } from './queries-cube.js';
 import {
   compareKeys, groupFields, groupKeyOf, keyExpr, noRows, varyingKeys, whereOf, type GroupKey, type Selection,
 } from './queries-keys.js';
-import { slopeOverGroups, type FitInfo, type LogSums } from './queries-slope.js';
+import { axesOf, fitsAlong, type Axes, type FitInfo, type LogSums, type SeriesFit } from './queries-slope.js';
 import { median, summarize, summaryFromSums } from './queries-stats.js';
 import { kernelMetrics, metricPoints, sweepTrials, trials } from './tables.js';
 
@@ -100,6 +100,23 @@ function groupSums(db: Db, sel: Selection, keys: readonly string[], v: KernelVal
     }));
 }
 
+/** Which keys to draw along (x) and to tell apart (series); both are added to the group keys. */
+export interface AxisAsk {
+  x?: string;
+  series?: string;
+}
+
+/** The group keys: `by` (or the keys that vary), plus x and series when asked for. */
+function groupKeys(by: readonly string[], ask: AxisAsk): string[] {
+  return [...new Set([...by, ...[ask.x, ask.series].filter((k): k is string => k !== undefined)])];
+}
+
+/** Rows in reading order: series by series, x ascending within each. */
+function sortGroups<G extends { key: GroupKey }>(by: readonly string[], axes: Axes, groups: G[]): G[] {
+  const order = [...axes.series, ...by.filter((k) => k !== axes.x && !axes.series.includes(k)), ...(axes.x ? [axes.x] : [])];
+  return groups.sort(compareKeys(order));
+}
+
 /** The cube's sums of one value (`p` its prefix: i, f or m; `a` its alignment prefix), for the groups that have values. */
 export function cubeGroupSums(rows: readonly CubeRow[], p: 'i' | 'f' | 'm', a?: 'ia' | 'fa'): GroupSums[] {
   return rows
@@ -117,7 +134,7 @@ export const cubeKeys: readonly string[] = cubeKeyColumns.map((c) => c.key);
 
 // ---- agreement -----------------------------------------------------------------------------------------
 
-export interface AgreementOptions extends Selection {
+export interface AgreementOptions extends Selection, AxisAsk {
   phase?: (typeof phases)[number];
   kind?: (typeof kinds)[number];
   mode?: (typeof modes)[number];
@@ -141,24 +158,30 @@ export interface AgreementGroup {
   alignmentSd: number | null;
 }
 
-export interface AgreementResult {
+/** A fitted query's axes and fits: `fit` is the only series' fit (else none, with a note), `fits` one per series. */
+export interface Fitted {
+  axes: Axes;
+  fit: FitInfo;
+  fits: SeriesFit[];
+}
+
+export interface AgreementResult extends Fitted {
   sweep: string;
   phase: string;
   kind: string;
   mode: string;
   by: string[];
   groups: AgreementGroup[];
-  fit: FitInfo;
 }
 
-function toAgreement(meta: { sweep: string; phase: string; kind: string; mode: string }, by: string[], sums: readonly GroupSums[]): AgreementResult {
+function toAgreement(meta: { sweep: string; phase: string; kind: string; mode: string }, by: string[], sums: readonly GroupSums[], ask: AxisAsk = {}): AgreementResult {
   const groups = sums.map((g) => {
     const d = summaryFromSums(g.value.n, g.value.sum, g.value.sumSq);
     const a = g.second ? summaryFromSums(g.second.n, g.second.sum, g.second.sumSq) : summaryFromSums(0, null, null);
     return { key: g.key, n: d.n, distanceMean: d.mean, distanceSd: d.sd, alignmentN: a.n, alignmentMean: a.mean, alignmentSd: a.sd, log: g.log };
   });
-  groups.sort(compareKeys(by));
-  return { ...meta, by, groups, fit: slopeOverGroups(by, groups) };
+  const f = fitsAlong(by, groups, ask);
+  return { ...meta, by, groups: sortGroups(by, f.axes, groups), ...f };
 }
 
 /** Relative Frobenius distance and alignment of empirical vs analytic kernels, per group, with the width slope. */
@@ -166,11 +189,11 @@ export function agreement(db: Db, opts: AgreementOptions): AgreementResult {
   const phase = opts.phase ?? 'init';
   const kind = opts.kind ?? 'ntk';
   const mode = opts.mode ?? 'exact';
-  const keys = [...(opts.by ?? opts.byVarying ?? varyingKeys(db, opts))];
+  const keys = groupKeys(opts.by ?? opts.byVarying ?? varyingKeys(db, opts), opts);
   const raw = groupSums(db, opts, keys, { phase, kind, mode, value: kernelMetrics.relFrob, second: kernelMetrics.alignment });
   if (raw.length === 0) noRows(opts, `kernel metrics (${phase}, ${kind}, ${mode})`);
   const { by, groups } = opts.by === undefined && opts.byVarying !== undefined ? mergeGroups(keys, raw) : { by: keys, groups: raw };
-  return toAgreement({ sweep: opts.sweep, phase, kind, mode }, by, groups);
+  return toAgreement({ sweep: opts.sweep, phase, kind, mode }, by, groups, opts);
 }
 
 /** NTK-exact agreement (init or final) from the cube, grouped by the cube keys that vary. */
@@ -191,30 +214,29 @@ export interface MovementGroup {
   movementSd: number | null;
 }
 
-export interface MovementResult {
+export interface MovementResult extends Fitted {
   sweep: string;
   by: string[];
   groups: MovementGroup[];
-  fit: FitInfo;
 }
 
-function toMovement(sweep: string, by: string[], sums: readonly GroupSums[]): MovementResult {
+function toMovement(sweep: string, by: string[], sums: readonly GroupSums[], ask: AxisAsk = {}): MovementResult {
   const groups = sums.map((g) => {
     const s = summaryFromSums(g.value.n, g.value.sum, g.value.sumSq);
     return { key: g.key, n: s.n, movementMean: s.mean, movementSd: s.sd, log: g.log };
   });
-  groups.sort(compareKeys(by));
-  return { sweep, by, groups, fit: slopeOverGroups(by, groups) };
+  const f = fitsAlong(by, groups, ask);
+  return { sweep, by, groups: sortGroups(by, f.axes, groups), ...f };
 }
 
 /** NTK movement ‖Θ̂_T − Θ̂_0‖/‖Θ̂_0‖ (final, ntk, exact rows) per group, with its width slope. */
-export function movement(db: Db, opts: Selection & { by?: readonly string[]; byVarying?: readonly string[] }): MovementResult {
-  const keys = [...(opts.by ?? opts.byVarying ?? varyingKeys(db, opts))];
+export function movement(db: Db, opts: Selection & AxisAsk & { by?: readonly string[]; byVarying?: readonly string[] }): MovementResult {
+  const keys = groupKeys(opts.by ?? opts.byVarying ?? varyingKeys(db, opts), opts);
   const k = kernelMetrics;
   const raw = groupSums(db, opts, keys, { phase: 'final', kind: 'ntk', mode: 'exact', value: k.movement, where: sql`${k.movement} is not null` });
   if (raw.length === 0) noRows(opts, 'NTK movement values');
   const { by, groups } = opts.by === undefined && opts.byVarying !== undefined ? mergeGroups(keys, raw) : { by: keys, groups: raw };
-  return toMovement(opts.sweep, by, groups);
+  return toMovement(opts.sweep, by, groups, opts);
 }
 
 /** NTK movement from the cube, grouped by the cube keys that vary. */
@@ -235,42 +257,65 @@ export interface ConvergenceGroup {
   lossN: number;
   lossMean: number | null;
   lossSd: number | null;
-  /** Fraction of the n trials whose train_loss curve went below eps. */
+  /** Median over the trials of final / first logged training loss (how far the loss came down). */
+  ratioMedian: number | null;
+  /** Trials (of the n) whose train_loss curve met the criterion, and their fraction. */
   reached: number;
   fractionReached: number;
-  /** Median over those trials of the first logged step with loss < eps. */
+  /** Median over those trials of the first logged step that met it. */
   medianSteps: number | null;
+}
+
+/**
+ * "Converged": the logged training loss fell to `rel` × its first logged value (relative, the default: it
+ * means the same on every task whatever its loss scale), or below `eps` (absolute).
+ */
+export type Criterion = { kind: 'relative'; rel: number } | { kind: 'absolute'; eps: number };
+
+export const defaultCriterion: Criterion = { kind: 'relative', rel: 0.01 };
+
+/** The criterion in words, for the output. */
+export function criterionText(c: Criterion): string {
+  return c.kind === 'relative' ? `train loss <= ${c.rel} x its first logged value` : `train loss < ${c.eps}`;
 }
 
 export interface ConvergenceResult {
   sweep: string;
-  eps: number;
+  criterion: Criterion;
   by: string[];
   groups: ConvergenceGroup[];
 }
 
-/** Final training loss, and how often / how fast the loss curve reached eps, per group. */
-export function convergence(db: Db, opts: Selection & { by?: readonly string[]; eps?: number }): ConvergenceResult {
-  const eps = opts.eps ?? 1e-3;
-  if (!(eps > 0)) throw new HypersweepError(`--eps ${eps}: must be a positive number`);
-  const by = [...(opts.by ?? varyingKeys(db, opts))];
+/** Final training loss, and how often / how fast the loss curve met the criterion, per group. */
+export function convergence(
+  db: Db, opts: Selection & AxisAsk & { by?: readonly string[]; eps?: number; rel?: number },
+): ConvergenceResult {
+  const criterion: Criterion = opts.eps !== undefined ? { kind: 'absolute', eps: opts.eps } : opts.rel !== undefined ? { kind: 'relative', rel: opts.rel } : defaultCriterion;
+  const level = criterion.kind === 'absolute' ? criterion.eps : criterion.rel;
+  if (!(level > 0)) throw new HypersweepError(`--${criterion.kind === 'absolute' ? 'eps' : 'rel'} ${level}: must be a positive number`);
+  const by = groupKeys(opts.by ?? varyingKeys(db, opts), opts);
   const mp = metricPoints;
-  const firstHit = sql<number | null>`(select min(${mp.step}) from ${mp} where ${mp.trialId} = ${trials.id} and ${mp.series} = 'train_loss' and ${mp.value} < ${eps})`;
+  const curve = sql`${mp.trialId} = ${trials.id} and ${mp.series} = 'train_loss'`;
+  // The innermost metric_points is the one the unqualified-by-alias columns resolve to (SQLite scoping).
+  const first = sql<number | null>`(select ${mp.value} from ${mp} where ${curve} order by ${mp.step} limit 1)`;
+  const met = criterion.kind === 'absolute' ? sql`${mp.value} < ${criterion.eps}` : sql`${mp.value} <= ${criterion.rel} * ${first}`;
+  const firstHit = sql<number | null>`(select min(${mp.step}) from ${mp} where ${curve} and ${met})`;
   const rows = db
-    .select({ ...groupFields(by), loss: trials.trainLoss, hit: firstHit })
+    .select({ ...groupFields(by), loss: trials.trainLoss, first, hit: firstHit })
     .from(sweepTrials)
     .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
     .where(whereOf(opts, inArray(trials.status, ['completed', 'diverged'])))
     .all();
   if (rows.length === 0) noRows(opts, 'finished trials');
-  const acc = new Map<string, { key: GroupKey; losses: number[]; hits: number[]; n: number }>();
+  const acc = new Map<string, { key: GroupKey; losses: number[]; ratios: number[]; hits: number[]; n: number }>();
   for (const r of rows) {
     const key = groupKeyOf(by, r);
     const id = JSON.stringify(by.map((k) => key[k]));
     let g = acc.get(id);
-    if (!g) acc.set(id, (g = { key, losses: [], hits: [], n: 0 }));
+    if (!g) acc.set(id, (g = { key, losses: [], ratios: [], hits: [], n: 0 }));
     g.n++;
     if (r.loss !== null) g.losses.push(r.loss);
+    if (r.loss !== null && r.first !== null && r.first > 0) g.ratios.push(r.loss / r.first);
     if (r.hit !== null) g.hits.push(r.hit);
   }
   const groups = [...acc.values()].map((g) => {
@@ -281,11 +326,11 @@ export function convergence(db: Db, opts: Selection & { by?: readonly string[]; 
       lossN: s.n,
       lossMean: s.mean,
       lossSd: s.sd,
+      ratioMedian: median(g.ratios),
       reached: g.hits.length,
       fractionReached: g.hits.length / g.n,
       medianSteps: median(g.hits),
     };
   });
-  groups.sort(compareKeys(by));
-  return { sweep: opts.sweep, eps, by, groups };
+  return { sweep: opts.sweep, criterion, by, groups: sortGroups(by, axesOf(by, groups, opts), groups) };
 }

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { HypersweepError, parseOrThrow } from '../core/errors.js';
 import { assertOutNotInput, databaseFiles } from '../core/out-file.js';
 import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
-import { agreement, convergence, kinds, modes, movement, phases } from './queries-aggregate.js';
-import { exportTrials } from './queries-export.js';
+import { agreement, convergence, criterionText, kinds, modes, movement, phases } from './queries-aggregate.js';
+import { exportCurves, exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
-import { parseBy, parseWhere, resolveSweep } from './queries-keys.js';
+import { parseAxes, parseBy, parseWhere, resolveSweep } from './queries-keys.js';
 import { outputs, outputsTable } from './queries-outputs.js';
 
 /** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
@@ -18,16 +18,19 @@ const selectionFlags = z.object({
   format: z.enum(formats),
   where: z.array(z.string()).default([]),
   by: z.string().optional(),
+  x: z.string().optional(),
+  series: z.string().optional(),
+});
+
+const positive = (flag: string) => z.string().optional().transform((s, ctx) => {
+  if (s === undefined) return undefined;
+  const x = Number(s);
+  if (!(Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `${flag} '${s}' is not a positive number` });
+  return x;
 });
 
 const agreementFlags = selectionFlags.extend({ phase: z.enum(phases), kind: z.enum(kinds), mode: z.enum(modes) });
-const convergenceFlags = selectionFlags.extend({
-  eps: z.string().transform((s, ctx) => {
-    const x = Number(s);
-    if (!(Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `'${s}' is not a positive number` });
-    return x;
-  }),
-});
+const convergenceFlags = selectionFlags.extend({ eps: positive('--eps'), rel: positive('--rel') });
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -49,25 +52,31 @@ export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: R
     const o = parseOrThrow(agreementFlags, raw, where);
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, phase: o.phase, kind: o.kind, mode: o.mode });
-      return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', fit: r.fit });
+      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, phase: o.phase, kind: o.kind, mode: o.mode });
+      return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', r });
     }));
   } else if (which === 'convergence') {
     const o = parseOrThrow(convergenceFlags, raw, where);
+    if (o.eps !== undefined && o.rel !== undefined) throw new HypersweepError('query convergence: give --rel (relative to the first logged loss) or --eps (absolute), not both');
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, eps: o.eps });
-      return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, eps: r.eps, by: r.by });
+      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, eps: o.eps, rel: o.rel });
+      const c = r.criterion;
+      const crit = c.kind === 'relative' ? { rel: c.rel, eps: null } : { rel: null, eps: c.eps };
+      return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, criterion: criterionText(c), ...crit, by: r.by });
     }));
   } else {
     const o = parseOrThrow(selectionFlags, raw, where);
     const filters = parseWhere(o.where);
     const by = parseBy(o.by);
+    const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by });
-      return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', fit: r.fit });
+      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes });
+      return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', r });
     }));
   }
 }
@@ -107,6 +116,7 @@ const exportFlags = z.object({
   format: z.enum(['csv', 'json']),
   out: z.string().min(1).optional(),
   where: z.array(z.string()).default([]),
+  curves: z.boolean().default(false),
 });
 
 export function runExport(raw: Record<string, unknown>): void {
@@ -114,7 +124,8 @@ export function runExport(raw: Record<string, unknown>): void {
   if (o.out) assertOutNotInput(o.out, databaseFiles(o.db));
   const filters = parseWhere(o.where);
   const text = withDb(o.db, (db) => {
-    const t = exportTrials(db, { sweep: resolveSweep(db, o.sweep), where: filters });
+    const sel = { sweep: resolveSweep(db, o.sweep), where: filters };
+    const t = o.curves ? exportCurves(db, sel) : exportTrials(db, sel);
     return o.format === 'csv' ? toCsv(t) : JSON.stringify(t.rows, null, 1) + '\n';
   });
   if (o.out) writeAtomic(o.out, text);

@@ -2,9 +2,12 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import { kinds, modes, phases } from './queries-aggregate.js';
 import { configKeys, noRows, whereOf, type ConfigValue, type Selection } from './queries-keys.js';
-import { kernelMetrics, sweepTrials, trials } from './tables.js';
+import { kernelMetrics, metricPoints, sweepTrials, trials } from './tables.js';
 
-/** `hypersweep export`: one flat row per trial (id, status, config keys, final metrics, kernel metrics). */
+/**
+ * `hypersweep export`: one flat row per trial (id, status, config keys, final metrics, kernel metrics), or with
+ * `--curves` the logged curves in long format (trial, step, metric, value).
+ */
 
 /** Kernel columns of the export: kernel.<phase>.<kind>.<mode>.relFrob / .alignment, and kernel.movement. */
 export const kernelColumns: readonly string[] = [
@@ -69,4 +72,19 @@ export function exportTrials(db: Db, sel: Selection): ExportTable {
     return row;
   });
   return { columns, rows: out };
+}
+
+/** The logged curves of the selection's trials, long format: trial, step, metric (train_loss, ...), value. */
+export function exportCurves(db: Db, sel: Selection): ExportTable {
+  const mp = metricPoints;
+  const rows = db
+    .select({ trial: mp.trialId, step: mp.step, metric: mp.series, value: mp.value })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .innerJoin(mp, eq(mp.trialId, trials.id))
+    .where(whereOf(sel))
+    .orderBy(asc(sql`${sweepTrials}.rowid`), asc(mp.series), asc(mp.step))
+    .all();
+  if (rows.length === 0) noRows(sel, 'logged curve points');
+  return { columns: ['trial', 'step', 'metric', 'value'], rows };
 }

@@ -1,6 +1,6 @@
-import type { AgreementResult, ConvergenceResult, MovementResult } from './queries-aggregate.js';
+import type { AgreementResult, ConvergenceResult, Fitted, MovementResult } from './queries-aggregate.js';
 import type { ConfigValue } from './queries-keys.js';
-import type { FitInfo } from './queries-slope.js';
+import type { FitInfo, SeriesFit } from './queries-slope.js';
 
 /** Output of the query commands: an aligned text table, CSV (RFC 4180) or one JSON object. */
 export const formats = ['table', 'csv', 'json'] as const;
@@ -48,6 +48,7 @@ export function fitFields(fit: FitInfo): Record<string, ConfigValue> {
     slopeLow: fit.slopeLow ?? null,
     slopeHigh: fit.slopeHigh ?? null,
     slopeAxis: fit.axis,
+    slopeScale: fit.scale,
     slopeInterval: '95%',
     slopeMethod: fit.method,
     slopeNote: fit.note,
@@ -57,11 +58,28 @@ export function fitFields(fit: FitInfo): Record<string, ConfigValue> {
   };
 }
 
-/** One line describing the fit, for table output (and stderr next to CSV). */
-export function fitLine(what: string, fit: FitInfo): string {
-  if (fit.slope === undefined || fit.axis === null) return `slope of log ${what} vs log width: none (${fit.note ?? 'not applicable'})`;
+/** One line describing a fit, for table output (and stderr next to CSV); `series` prefixes a series' fit. */
+export function fitLine(what: string, fit: FitInfo, series?: string): string {
+  const at = series !== undefined && series !== 'all' ? `[${series}] ` : '';
+  if (fit.slope === undefined || fit.axis === null) return `${at}slope of log ${what}: none (${fit.note ?? 'not applicable'})`;
   const ci = fit.slopeLow != null && fit.slopeHigh != null ? `95% CI [${cell(fit.slopeLow)}, ${cell(fit.slopeHigh)}]` : 'no interval (N - 2 < 1)';
-  return `slope of log ${what} vs log ${fit.axis}: ${cell(fit.slope)}, ${ci}; N = ${fit.nPoints} trials; ${fit.method}`;
+  const x = fit.scale === 'log' ? `log ${fit.axis}` : fit.axis;
+  return `${at}slope of log ${what} vs ${x}: ${cell(fit.slope)}, ${ci}; N = ${fit.nPoints} trials; ${fit.method}`;
+}
+
+/** The fit lines of a fitted result: one per series when there are several, else the one fit (or why none). */
+export function fitLines(what: string, r: Fitted): string[] {
+  return r.fits.length > 1 ? r.fits.map((f) => fitLine(what, f.fit, f.label)) : [fitLine(what, r.fit)];
+}
+
+/** The axes and per-series fits for JSON: x, series, fits [{series, label, slope, ...}]. */
+function fittedFields(r: Fitted): Record<string, unknown> {
+  return {
+    x: r.axes.x,
+    series: r.axes.series,
+    ...fitFields(r.fit),
+    fits: r.fits.map((f: SeriesFit) => ({ series: f.series, label: f.label, ...fitFields(f.fit) })),
+  };
 }
 
 export function agreementTable(r: AgreementResult): Tabular {
@@ -80,9 +98,9 @@ export function movementTable(r: MovementResult): Tabular {
 
 export function convergenceTable(r: ConvergenceResult): Tabular {
   return {
-    columns: [...r.by, 'n', 'lossN', 'lossMean', 'lossSd', 'reached', 'fractionReached', 'medianSteps'],
+    columns: [...r.by, 'n', 'lossN', 'lossMean', 'lossSd', 'ratioMedian', 'reached', 'fractionReached', 'medianSteps'],
     rows: r.groups.map((g) => ({
-      ...g.key, n: g.n, lossN: g.lossN, lossMean: g.lossMean, lossSd: g.lossSd,
+      ...g.key, n: g.n, lossN: g.lossN, lossMean: g.lossMean, lossSd: g.lossSd, ratioMedian: g.ratioMedian,
       reached: g.reached, fractionReached: g.fractionReached, medianSteps: g.medianSteps,
     })),
   };
@@ -94,13 +112,15 @@ export interface Rendered {
   stderr?: string;
 }
 
-/** Render a query result; `header` is the JSON object's extra fields, `fit` the slope (if the query has one). */
-export function render(format: Format, t: Tabular, header: Record<string, unknown>, fit?: { what: string; fit: FitInfo }): Rendered {
+/** Render a query result; `header` is the JSON object's extra fields, `fit` the slopes (if the query has them). */
+export function render(format: Format, t: Tabular, header: Record<string, unknown>, fit?: { what: string; r: Fitted }): Rendered {
   if (format === 'json') {
-    const obj = { ...header, ...(fit ? fitFields(fit.fit) : {}), groups: t.rows };
+    const obj = { ...header, ...(fit ? fittedFields(fit.r) : {}), groups: t.rows };
     return { stdout: JSON.stringify(obj, null, 2) + '\n' };
   }
-  if (format === 'csv') return { stdout: toCsv(t), ...(fit ? { stderr: `# ${fitLine(fit.what, fit.fit)}\n` } : {}) };
-  const title = Object.entries(header).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join('  ');
-  return { stdout: `${title}\n${toTable(t)}${fit ? fitLine(fit.what, fit.fit) + '\n' : ''}` };
+  const lines = fit ? fitLines(fit.what, fit.r) : [];
+  if (format === 'csv') return { stdout: toCsv(t), ...(lines.length ? { stderr: lines.map((l) => `# ${l}\n`).join('') } : {}) };
+  const head = { ...header, ...(fit ? { x: fit.r.axes.x ?? '-', series: fit.r.axes.series.length ? fit.r.axes.series : '-' } : {}) };
+  const title = Object.entries(head).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join('  ');
+  return { stdout: `${title}\n${toTable(t)}${lines.map((l) => l + '\n').join('')}` };
 }

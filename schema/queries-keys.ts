@@ -1,6 +1,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { HypersweepError } from '../core/errors.js';
 import { trialConfigSchema } from '../core/config.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Db } from './db.js';
 import { keyColumns } from './keys.js';
 import { sweeps, sweepTrials, trials } from './tables.js';
@@ -44,7 +45,8 @@ const columnOf = new Map<string, SQL>(keyColumns.map((k) => [k.key, sql`${trials
 
 function checkKey(key: string, where: string): string {
   if (!configKeySet.has(key)) {
-    throw new HypersweepError(`${where}: unknown config key '${key}' (known: ${configKeys.join(', ')})`);
+    const hint = didYouMean(key, configKeys);
+    throw new HypersweepError(`${where}: unknown config key '${key}'${hint || ` (known: ${configKeys.join(', ')})`}`);
   }
   return key;
 }
@@ -80,6 +82,14 @@ export function parseBy(s: string | undefined): string[] | undefined {
   const keys = s.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
   if (keys.length === 0) throw new HypersweepError(`--by '${s}': name at least one config key`);
   return keys.map((k) => checkKey(k, `--by ${s}`));
+}
+
+/** `--x KEY --series KEY` → checked keys (undefined: chosen from what varies). */
+export function parseAxes(o: { x?: string; series?: string }): { x?: string; series?: string } {
+  return {
+    ...(o.x !== undefined ? { x: checkKey(o.x.trim(), `--x ${o.x}`) } : {}),
+    ...(o.series !== undefined ? { series: checkKey(o.series.trim(), `--series ${o.series}`) } : {}),
+  };
 }
 
 /** The sweep to query: the one named (must exist), or the only sweep in the database. */
@@ -143,11 +153,11 @@ export function groupKeyOf(by: readonly string[], row: Record<string, unknown>):
 }
 
 /** Order groups by their keys (numbers numerically, null first). */
-export function compareKeys(by: readonly string[]) {
-  return (a: { key: GroupKey }, b: { key: GroupKey }): number => {
+export function compareKeys<T = { key: GroupKey }>(by: readonly string[], keyOf: (t: T) => GroupKey = (t) => (t as { key: GroupKey }).key) {
+  return (a: T, b: T): number => {
     for (const k of by) {
-      const x = a.key[k];
-      const y = b.key[k];
+      const x = keyOf(a)[k];
+      const y = keyOf(b)[k];
       if (x === y) continue;
       if (x === null) return -1;
       if (y === null) return 1;

@@ -114,8 +114,9 @@ export function tQuantile(p: number, df: number): number {
 
 // ---- log-log slope -----------------------------------------------------------------------------------
 
-/** One width group's sufficient statistics of log(y): count, Σ log y, Σ (log y)². */
+/** One group's x value and sufficient statistics of log(y): count, Σ log y, Σ (log y)². */
 export interface LogGroup {
+  /** The x value (a width, a depth, a learning rate, ...). */
   width: number;
   nLog: number;
   sumLog: number;
@@ -123,7 +124,7 @@ export interface LogGroup {
 }
 
 export interface SlopeFit {
-  /** Fitted exponent b in y ≈ a · width^b. */
+  /** Fitted b in y ≈ a · x^b (log scale) or y ≈ a · e^(b·x) (linear scale). */
   slope: number;
   /** 95 % interval: slope ± t(0.975, N − 2) · SE (OLS on every trial's log y; null when N − 2 < 1). */
   slopeLow: number | null;
@@ -136,23 +137,30 @@ export interface SlopeFit {
   se: number | null;
 }
 
-export const slopeMethod = 'OLS of log(value) on log(width) over every trial, 95% interval = slope ± t(0.975, N-2)·SE';
+/** How the x axis enters the fit: log(value) on log(x) (a power law, y ≈ a·x^b) or on x (y ≈ a·e^(b·x)). */
+export type AxisScale = 'log' | 'linear';
+
+export const slopeMethods: Record<AxisScale, string> = {
+  log: 'OLS of log(value) on log(x) over every trial, 95% interval = slope ± t(0.975, N-2)·SE',
+  linear: 'OLS of log(value) on x over every trial, 95% interval = slope ± t(0.975, N-2)·SE',
+};
 
 /**
- * Pooled OLS of log y on log width over every trial (not over group means), from per-group sufficient
- * statistics. Needs two distinct widths; returns null otherwise.
+ * Pooled OLS of log y on log x (scale log) or on x (scale linear) over every trial (not over group means), from
+ * per-group sufficient statistics. Needs two distinct x values; returns null otherwise.
  */
-export function fitLogLogSlope(groups: readonly LogGroup[]): SlopeFit | null {
-  const gs = groups.filter((g) => g.nLog > 0 && g.width > 0);
+export function fitLogSlope(groups: readonly LogGroup[], scale: AxisScale): SlopeFit | null {
+  const X = scale === 'log' ? Math.log : (w: number) => w;
+  const gs = groups.filter((g) => g.nLog > 0 && (scale === 'linear' || g.width > 0));
   if (new Set(gs.map((g) => g.width)).size < 2) return null;
   const N = gs.reduce((a, g) => a + g.nLog, 0);
-  const xBar = gs.reduce((a, g) => a + g.nLog * Math.log(g.width), 0) / N;
+  const xBar = gs.reduce((a, g) => a + g.nLog * X(g.width), 0) / N;
   const yBar = gs.reduce((a, g) => a + g.sumLog, 0) / N;
   let sxx = 0;
   let sxy = 0;
   let syy = 0;
   for (const g of gs) {
-    const dx = Math.log(g.width) - xBar;
+    const dx = X(g.width) - xBar;
     sxx += g.nLog * dx * dx;
     sxy += dx * (g.sumLog - g.nLog * yBar);
     // Σ (y − ȳ)² within this group's points, from its sums.
@@ -210,3 +218,6 @@ export function downsample(points: ReadonlyArray<readonly [number, number]>, max
   out.push([points[n - 1][0], points[n - 1][1]]);
   return out;
 }
+
+/** The power-law fit: log y on log x. */
+export const fitLogLogSlope = (groups: readonly LogGroup[]): SlopeFit | null => fitLogSlope(groups, 'log');

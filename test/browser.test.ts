@@ -101,7 +101,7 @@ describe('dashboard in Chromium', () => {
     expect(await count('#distance g.errorbars_marks line')).toBe(cellsWithData);
     expect(await count('#distance g.fitlines_marks path')).toBe(gWidths.length);
     expect(await count('#distance g.reference_marks path')).toBe(1);
-    expect(await page.locator('#distance').textContent()).toMatch(/slope per series vs f\.width/);
+    expect(await page.locator('#distance').textContent()).toMatch(/slope per series \(95% CI; OLS of log y vs log f\.width\)/);
     expect(await count('#movement g.means_marks path')).toBe(cellsWithData);
   });
 

@@ -30,6 +30,17 @@ describe('hypersweep CLI', () => {
     expect(r.stdout).toMatch(new RegExp(`^Usage: hypersweep ${name}\\b`));
     const cmd = program.commands.find((c) => c.name() === name)!;
     for (const o of cmd.options) expect(r.stdout).toContain(o.long!);
+    // An example, and every required option marked (the help wraps long lines: compare without breaks).
+    expect(r.stdout).toMatch(/\nExamples?:\n {2}\$ hypersweep /);
+    const flat = r.stdout.replace(/\n\s+/g, ' ');
+    for (const o of cmd.options.filter((x) => x.mandatory)) expect(flat).toMatch(new RegExp(`${o.long} <[a-z]+> .*\\(required\\)`));
+  });
+
+  it('query subcommands have examples too', async () => {
+    for (const sub of ['agreement', 'convergence', 'movement', 'views']) {
+      const r = await runCli(['query', sub, '--help']);
+      expect(r.stdout, sub).toMatch(/\nExamples?:\n {2}\$ hypersweep query /);
+    }
   });
 
   it('states a user error in one line with exit code 2 and no stack', async () => {

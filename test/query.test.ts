@@ -237,10 +237,11 @@ describe('query agreement', () => {
     expect(r.fit.slopeHigh!).toBeGreaterThan(-0.5);
   });
 
-  it('gives no slope when both widths vary independently, and one when the other is filtered', () => {
+  it('fits one slope per g.width series when both widths vary independently, and one when the other is filtered', () => {
     const r = agreement(db, { sweep: 'C' });
     expect(r.fit.slope).toBeUndefined();
-    expect(r.fit.note).toMatch(/not together/);
+    expect(r.fit.note).toMatch(/one fit per series of g.width/);
+    expect(r.fits.map((f) => [f.label, f.fit.axis, f.fit.nPoints])).toEqual([['g.width=4', 'f.width', 4], ['g.width=16', 'f.width', 4]]);
     const one = agreement(db, { sweep: 'C', where: parseWhere(['g.width=4']) });
     expect(one.by).toEqual(['f.width']);
     expect(one.fit.axis).toBe('f.width');
@@ -250,7 +251,8 @@ describe('query agreement', () => {
     const r = agreement(db, { sweep: 'A', where: parseWhere(['f.width=64', 'train.optimizer="gd"']), by: ['f.width'] });
     expect(r.groups).toHaveLength(1);
     expect(r.groups[0].n).toBe(seeds.length);
-    expect(() => parseWhere(['f.bogus=1'])).toThrow(/unknown config key 'f.bogus'/);
+    expect(() => parseWhere(['f.bogus=1'])).toThrow(/unknown config key 'f.bogus' \(known: task, seed/);
+    expect(() => parseWhere(['f.wdth=1'])).toThrow(/unknown config key 'f.wdth'; did you mean "f.width"\?/);
     expect(() => agreement(db, { sweep: 'A', where: parseWhere(['f.width=3']) })).toThrow(/no kernel metrics/);
   });
 
@@ -402,7 +404,7 @@ describe('hypersweep query / export (CLI)', () => {
     const c = await runCli(['query', 'convergence', '--db', dbFile, '--sweep', 'A', '--format', 'csv', '--eps', '0.05']);
     expect(c.code).toBe(0);
     const rows = parseCsv(c.stdout);
-    expect(rows[0]).toEqual(['f.width', 'n', 'lossN', 'lossMean', 'lossSd', 'reached', 'fractionReached', 'medianSteps']);
+    expect(rows[0]).toEqual(['f.width', 'n', 'lossN', 'lossMean', 'lossSd', 'ratioMedian', 'reached', 'fractionReached', 'medianSteps']);
     expect(rows).toHaveLength(1 + widths.length);
   });
 

@@ -103,7 +103,10 @@ order: small-first
 
   it.each([
     ['unknown top-level key', 'name: a\ntask: sphere\ngird: {seed: [1]}\n', /x\.yaml: gird: unknown key/],
-    ['unknown config key', 'name: a\ntask: sphere\ngrid: {f.widht: [1]}\n', /grid\.f\.widht: unknown config key "widht" in f/],
+    ['unknown config key', 'name: a\ntask: sphere\ngrid: {f.widht: [1]}\n', /grid\.f\.widht: unknown config key "widht" in f; did you mean "width"\?/],
+    ['far-off config key', 'name: a\ntask: sphere\ngrid: {f.zzzzzz: [1]}\n', /unknown config key "zzzzzz" in f \(known: width, depth/],
+    ['misspelled top-level key', 'name: a\ntask: sphere\ngird: {seed: [1]}\n', /gird: unknown key; did you mean "grid"\?/],
+    ['bad YAML at a line and column', 'name: a\ntask: sphere\ngrid:\n  seed: [1, 2\n', /x\.yaml:5:1: bad YAML/],
     ['empty axis', 'name: a\ntask: sphere\ngrid: {seed: []}\n', /grid\.seed: an axis needs at least one value/],
     ['wrong type', 'name: a\ntask: sphere\ngrid: {f.width: [8, wide]}\n', /grid\.f\.width: .*expected number/],
     ['axis in grid and zip', 'name: a\ntask: sphere\ngrid: {seed: [1]}\nzip: [{seed: [1, 2], f.width: [2, 3]}]\n', /zip\[0\]\.seed: duplicate axis: grid\.seed/],

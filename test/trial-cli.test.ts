@@ -31,6 +31,8 @@ describe('--set overrides', () => {
   it('rejects malformed overrides with a one-line error', () => {
     expect(() => applySets({}, ['f.width'])).toThrow(HypersweepError);
     expect(() => applySets({}, ['f.width'])).toThrow(/expected key=value/);
+    expect(() => applySets({}, ['f.widht=8'])).toThrow(/--set: 'f.widht': unknown config key "widht"; did you mean "width"\?/);
+    expect(() => applySets({}, ['trian.lr=0.1'])).toThrow(/did you mean "train"\?/);
     expect(() => applySets({}, ['.a=1'])).toThrow(/not a dotted key/);
     expect(() => applySets({ f: 3 }, ['f.width=1'])).toThrow(/f is not an object/);
   });
@@ -77,7 +79,8 @@ describe('hypersweep trial (real CLI)', () => {
   });
 
   const bad: [string, string[], RegExp][] = [
-    ['an unknown key', ['--set', 'f.widht=3'], /trial-sphere\.json with --set: f: Unrecognized key: "widht"/],
+    ['an unknown key', ['--set', 'f.zzzzzz=3'], /trial-sphere\.json with --set: f: Unrecognized key: "zzzzzz"/],
+    ['a misspelled key', ['--set', 'f.widht=3'], /--set: 'f\.widht': unknown config key "widht"; did you mean "width"\?/],
     ['a wrong type', ['--set', 'f.width=wide'], /trial-sphere\.json with --set: f\.width: .*expected number/],
     ['a bad enum value', ['--set', 'train.optimizer=lbfgs'], /train\.optimizer/],
     ['the memory cap', ['--set', 'f.width=200000', '--set', 'g.width=2048'], /limits\.memoryMb is 4096/],

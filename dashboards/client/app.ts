@@ -129,12 +129,12 @@ async function refreshCurves(): Promise<void> {
 async function refreshDistance(): Promise<void> {
   const q = `phase=${state.phase}&kind=${state.kind}&mode=${state.mode}`;
   const r = await api<WidthChart>(`/api/sweeps/${enc(state.sweep!)}/agreement?${q}`);
-  await draw('distance', widthSpec(r, { title: `${state.phase} ${state.kind.toUpperCase()} distance vs width (${state.mode})`, yTitle: 'relative Frobenius distance (log)' }));
+  await draw('distance', widthSpec(r, { title: `${state.phase} ${state.kind.toUpperCase()} distance vs ${r.x ?? 'width'} (${state.mode})`, yTitle: 'relative Frobenius distance (log scale)' }));
 }
 
 async function refreshMovement(): Promise<void> {
   const r = await api<WidthChart>(`/api/sweeps/${enc(state.sweep!)}/movement`);
-  await draw('movement', widthSpec(r, { title: 'NTK movement vs width', yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log)' }));
+  await draw('movement', widthSpec(r, { title: `NTK movement vs ${r.x ?? 'width'}`, yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log scale)' }));
 }
 
 async function refreshHeatmap(): Promise<void> {

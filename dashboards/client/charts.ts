@@ -59,14 +59,19 @@ export function lossCurvesSpec(curves: readonly CurveTrial[], o: { width?: numbe
 }
 
 /**
- * A quantity against width on log-log axes: mean per group with ± sd error bars over seeds, the fitted
- * power law (when the fit applies) and a width^(−1/2) reference line through the smallest width's mean.
+ * A quantity against its x axis (a width, a depth, a learning rate: chart.x), log y: mean per group with ± sd
+ * error bars over seeds, one fitted line per series (a power law on log x for widths and lr, log y linear in x
+ * otherwise) and, when x is a width, a width^(−1/2) reference line through the smallest width's mean.
  */
 export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string; width?: number; height?: number }): Spec {
   const pts = chart.points;
   const widths = pts.map((p) => p.width);
   const lo = Math.min(...widths);
   const hi = Math.max(...widths);
+  const isWidth = chart.x === 'f.width' || chart.x === 'g.width';
+  const logX = chart.scale === 'log';
+  const seriesTitle = chart.seriesKeys.length ? chart.seriesKeys.join(', ') : 'series';
+  const oneSeries = new Set(pts.map((p) => p.series)).size <= 1;
   const layers: Spec[] = [
     {
       name: 'errorbars',
@@ -84,7 +89,10 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       encoding: {
         x: { field: 'width', type: 'quantitative' },
         y: { field: 'mean', type: 'quantitative' },
-        color: { field: 'series', type: 'nominal', title: 'group', scale: { scheme: 'tableau10', domain: [...new Set(pts.map((p) => p.series))] } },
+        color: {
+          field: 'series', type: 'nominal', title: seriesTitle, scale: { scheme: 'tableau10', domain: [...new Set(pts.map((p) => p.series))] },
+          ...(oneSeries ? { legend: null } : {}),
+        },
         tooltip: [
           { field: 'width', title: chart.axis }, { field: 'series' }, { field: 'n' },
           { field: 'mean', format: '.4g' }, { field: 'sd', format: '.3g' },
@@ -93,7 +101,9 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
     },
   ];
   let subtitle: string | string[] = chart.note ?? '';
-  if (pts.length > 0 && lo < hi) {
+  const ref = isWidth ? '; dashed: width^−1/2' : '';
+  const sd = 'error bars: ±1 sd over seeds';
+  if (pts.length > 0 && lo < hi && isWidth) {
     // width^(-1/2) reference through the mean at the smallest width (averaged over series there).
     const first = pts.filter((p) => p.width === lo);
     const y0 = first.reduce((a, p) => a + p.mean, 0) / first.length;
@@ -103,11 +113,15 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       mark: { type: 'line', strokeDash: [5, 4], color: '#6b7280', strokeWidth: 1.3 },
       encoding: { x: { field: 'width', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
     });
+  }
+  if (pts.length > 0 && lo < hi) {
     const lines = chart.fits.flatMap(({ series, fit }) => {
       const ws = pts.filter((p) => series === 'all' || p.series === series).map((p) => p.width);
       const a = Math.min(...ws);
       const b = Math.max(...ws);
-      return [a, b].map((w) => ({ width: w, y: Math.exp(fit.intercept as number) * w ** (fit.slope as number), series }));
+      // Two points make the line: log y is linear in log x (log scale) or in x (linear scale).
+      const at = (w: number) => Math.exp((fit.intercept as number) + (fit.slope as number) * (logX ? Math.log(w) : w));
+      return [a, b].map((w) => ({ width: w, y: at(w), series }));
     });
     if (lines.length > 0) {
       layers.push({
@@ -122,11 +136,12 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
         },
       });
       const one = (f: FitInfo) => `${fmt(f.slope)} [${fmt(f.slopeLow)}, ${fmt(f.slopeHigh)}]`;
+      const against = `log y vs ${logX ? 'log ' : ''}${chart.fits[0].fit.axis}`;
       subtitle = chart.fits.length === 1
-        ? `slope ${one(chart.fits[0].fit)} (95% CI, OLS on log values, t, N=${chart.fits[0].fit.nPoints}) vs ${chart.fits[0].fit.axis}; dashed: width^−1/2`
-        : [`slope per series vs ${chart.fits[0].fit.axis} (95% CI, OLS on log values, t); dashed: width^−1/2`,
+        ? [`slope ${one(chart.fits[0].fit)} (95% CI; OLS of ${against}, N=${chart.fits[0].fit.nPoints})`, `${sd}${ref}`]
+        : [`slope per series (95% CI; OLS of ${against}); ${sd}${ref}`,
             ...chunks(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 3).map((c) => c.join('   '))];
-    } else subtitle = `${chart.note ?? 'no fit'}; dashed: width^−1/2`;
+    } else subtitle = [chart.note ?? 'no fit', `${sd}${ref}`];
   }
   return {
     $schema: schema,
@@ -136,8 +151,10 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
     title: { text: o.title, subtitle },
     data: { values: pts },
     encoding: {
-      x: { field: 'width', type: 'quantitative', scale: { type: 'log', base: 2, nice: false }, title: `${chart.axis} (log)`, axis: { tickCount: 6 } },
-      y: { field: 'mean', type: 'quantitative', scale: { type: 'log' }, title: o.yTitle },
+      x: logX
+        ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
+        : { field: 'width', type: 'quantitative', scale: { zero: false, nice: false, padding: 12 }, title: chart.axis, axis: { tickMinStep: 1, labelOverlap: 'greedy' } },
+      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle },
     },
     layer: layers.map((l) => ({ ...l, encoding: { ...(l.encoding as Spec) } })),
     config: baseConfig,

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HypersweepError, InputError, parseOrThrow } from '../../core/errors.js';
 import { trialConfigSchema, type TrialConfig } from '../../core/config.js';
+import { didYouMean } from '../../core/suggest.js';
 import { assertWithinMemoryCap } from '../model/cost.js';
 import { createProgressReporter } from '../progress.js';
 import { backendNames } from '../../core/backend.js';
@@ -39,6 +40,24 @@ export function readConfigFile(file: string): unknown {
 
 const keyPattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
+/** A config with every default, to tell misspelled --set keys from real ones. */
+const defaults: unknown = trialConfigSchema.parse({ task: 'noop' });
+
+/** A misspelled key close to a real one is an error with the suggestion; any other key is left to the schema. */
+function suggestKey(key: string): void {
+  let node = defaults;
+  for (const part of key.split('.')) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
+    const here = node as Record<string, unknown>;
+    if (!(part in here)) {
+      const hint = didYouMean(part, Object.keys(here));
+      if (hint) throw new InputError('--set', `'${key}': unknown config key "${part}"${hint}`);
+      return;
+    }
+    node = here[part];
+  }
+}
+
 /** `f.width=512` → config.f.width = 512. Values are JSON when they parse as JSON, otherwise strings. Returns a copy. */
 export function applySets(config: unknown, sets: readonly string[]): unknown {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
@@ -52,6 +71,7 @@ export function applySets(config: unknown, sets: readonly string[]): unknown {
     const key = s.slice(0, eq).trim();
     const raw = s.slice(eq + 1);
     if (!keyPattern.test(key)) throw new InputError('--set', `'${key}': not a dotted key like f.width`);
+    suggestKey(key);
     let value: unknown;
     try {
       value = JSON.parse(raw);

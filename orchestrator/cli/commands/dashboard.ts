@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { collect, dbOption } from './_shared.js';
+import { collect, dbOption, examples } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('dashboard')
     .description('Serve the results dashboard: sweep status, loss curves, kernel distance vs width, heatmaps, trials')
     .addOption(dbOption())
@@ -13,4 +13,5 @@ export default function define(program: Command): Command {
       const { runDashboard } = await import('../../../dashboards/cli.js');
       await runDashboard(opts);
     });
+  return examples(cmd, 'hypersweep dashboard --db hypersweep.db --port 8080');
 }

@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
-import { collect, dbOption, sweepOption } from './_shared.js';
+import { collect, dbOption, examples, formatOption, SWEEP_ARG, sweepName, sweepOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('export')
-    .description('Every trial of a sweep with its config flattened into columns (f.width, ...) and its final metrics')
+    .description('Every trial of a sweep with its config flattened into columns (f.width, ...) and its final metrics, or (--curves) every logged curve point')
+    .argument(SWEEP_ARG, 'the sweep, as --sweep NAME or positionally')
     .addOption(dbOption())
     .addOption(sweepOption())
-    .option('--format <format>', 'csv | json', 'csv')
+    .addOption(formatOption(['csv', 'json'], 'csv'))
     .option('--out <file>', 'write here (atomically: temp file + rename) instead of stdout')
     .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])
-    .action(async (opts: Record<string, unknown>) => {
+    .option('--curves', 'the logged curves instead, long format: trial, step, metric, value')
+    .action(async (sweep: string | undefined, opts: Record<string, unknown>) => {
       const { runExport } = await import('../../../schema/queries-cli.js');
-      runExport(opts);
+      runExport({ ...opts, sweep: sweepName(sweep, opts.sweep) });
     });
+  return examples(cmd, 'hypersweep export --sweep quickstart --format csv --out trials.csv', 'hypersweep export --sweep quickstart --curves --format json --out curves.json');
 }

@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import type { PlanFlags } from '../../sweep-plan.js';
+import { examples, formatOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('plan')
     .description('Validate a sweep file and show its trials and estimated cost; writes nothing')
     .argument('<sweep>', 'sweep file (YAML), e.g. sweeps/quickstart.yaml')
     .option('--limit <n>', 'trials shown in the preview table', '10')
-    .option('--json', 'print the whole plan as one JSON object')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .option('--json', 'alias of --format json: the whole plan as one JSON object')
     .action(async (file: string, flags: PlanFlags) => {
       const { runPlanCommand } = await import('../../sweep-plan.js');
       await runPlanCommand(file, flags);
     });
+  return examples(cmd, 'hypersweep plan sweeps/quickstart.yaml', 'hypersweep plan sweeps/quickstart.yaml --format json');
 }

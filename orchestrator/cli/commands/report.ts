@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
-import { dbOption, sweepOption } from './_shared.js';
+import { dbOption, examples, SWEEP_ARG, sweepName, sweepOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('report')
     .description('Write one self-contained HTML report of a sweep (charts and tables, Vega inlined)')
+    .argument(SWEEP_ARG, 'the sweep, as --sweep NAME or positionally')
     .addOption(dbOption())
     .addOption(sweepOption())
     .requiredOption('--out <file>', 'HTML file to write (atomically)')
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (sweep: string | undefined, opts: Record<string, unknown>) => {
       const { runReport } = await import('../../../dashboards/cli.js');
-      runReport(opts);
+      runReport({ ...opts, sweep: sweepName(sweep, opts.sweep) });
     });
+  return examples(cmd, 'hypersweep report --sweep quickstart --out report.html');
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { RunFlags } from '../../local/command.js';
-import { dbOption, prefixOption, redisOption } from './_shared.js';
+import { dbOption, examples, prefixOption, redisOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('run')
     .description('Run a sweep: locally in a pool of worker threads (default), or through Redis with --redis / $REDIS_URL')
     .argument('<sweep>', 'sweep file (YAML), e.g. sweeps/quickstart.yaml')
@@ -20,4 +20,5 @@ export default function define(program: Command): Command {
       const { runRunCommand } = await import('../../local/command.js');
       await runRunCommand(file, flags);
     });
+  return examples(cmd, 'hypersweep run sweeps/quickstart.yaml --db hypersweep.db', 'hypersweep run sweeps/quickstart.yaml --redis redis://127.0.0.1:6379');
 }

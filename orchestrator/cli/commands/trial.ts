@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
-import { collect } from './_shared.js';
+import { collect, examples, formatOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('trial')
     .description('Run one trial (train a hypernetwork, measure its kernels) and print its result')
     .requiredOption('--config <file>', 'trial config (JSON, or YAML by extension)')
     .option('--set <key=value>', 'override a config key, dotted (f.width=512); value parsed as JSON, else a string; repeatable', collect, [])
     .option('--backend <name>', 'auto | wasm | cpu | tensorflow | webgpu', 'auto')
-    .option('--json', 'print exactly one JSON object (the result) on stdout')
+    .addOption(formatOption(['text', 'json'], 'text'))
+    .option('--json', 'alias of --format json')
     .action(async (opts: Record<string, unknown>) => {
       const { runTrialCommand } = await import('../../../worker/trial/cli.js');
       await runTrialCommand(opts);
     });
+  return examples(cmd, 'hypersweep trial --config test/fixtures/trial-sphere.json --set f.width=512 --format json');
 }

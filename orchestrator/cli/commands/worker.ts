@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { WorkerFlags } from '../../distributed/commands.js';
-import { prefixOption, redisOption } from './_shared.js';
+import { examples, prefixOption, redisOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const cmd = program
     .command('worker')
     .description('Run trials from the Redis queue, each in a sandboxed process, until SIGINT/SIGTERM')
     .addOption(redisOption())
@@ -20,4 +20,5 @@ export default function define(program: Command): Command {
       const { runWorkerCommand } = await import('../../distributed/commands.js');
       await runWorkerCommand(flags);
     });
+  return examples(cmd, 'hypersweep worker --redis redis://127.0.0.1:6379 --concurrency 2');
 }
