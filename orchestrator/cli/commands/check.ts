@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import type { CheckFlags } from '../../claims/check.js';
-import { dbOption } from './_shared.js';
+import { dbOption, examples, formatOption, requireSweep, SWEEP_ARG, sweepOption } from './_shared.js';
 
 export default function define(program: Command): Command {
-  return program
+  const check = program
     .command('check')
     .description("Evaluate a sweep's claims (its `expect:` list) on the stored results: holds / fails / inconclusive with the numbers behind each; exit 0 all hold, 1 any fails, 3 some inconclusive")
-    .argument('<sweep>', 'sweep name (claims as stored when it ran) or sweep file (its current claims)')
+    .argument(SWEEP_ARG, 'sweep name (claims as stored when it ran) or sweep file (its current claims), as --sweep or positionally')
     .addOption(dbOption())
-    .option('--format <format>', 'table | json', 'table')
-    .action(async (sweep: string, flags: CheckFlags) => {
+    .addOption(sweepOption())
+    .addOption(formatOption(['table', 'json'], 'table'))
+    .action(async (sweep: string | undefined, flags: CheckFlags & { sweep?: string }) => {
       const { runCheckCommand } = await import('../../claims/check.js');
-      await runCheckCommand(sweep, flags);
+      await runCheckCommand(requireSweep('check', sweep, flags.sweep), flags);
     });
+  return examples(check, 'hypersweep check --sweep paper-width-joint', 'hypersweep check sweeps/paper/width-joint.yaml --format json');
 }
