@@ -7,6 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
 import { classify } from '../core/errors.js';
+import { formatPlan, planTrials } from '../orchestrator/sweep-plan.js';
+import { parseSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
 import { assertWithinMemoryCap, estimateTrialCost, MemoryCapError, WASM_HEAP_MAX_BYTES } from '../worker/model/cost.js';
 
 const cfg = (c: TrialConfigInput) => trialConfigSchema.parse(c);
@@ -120,5 +123,23 @@ describe('backend limits', () => {
     const gpu = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: est.largestTensorBytes - 1 };
     expect(() => assertWithinMemoryCap(c, { name: 'webgpu', gpu })).toThrow(/for its largest tensor .* maxStorageBufferBindingSize is \d+ MB/);
     expect(() => assertWithinMemoryCap(c, { name: 'webgpu', gpu: { ...gpu, maxStorageBufferBindingSize: est.largestTensorBytes } })).not.toThrow();
+  });
+});
+
+describe('plan', () => {
+  it('names, before anything runs, the trials over the machine and over the wasm heap', () => {
+    const yaml = [
+      'name: big', 'task: sphere', 'fixed: {data.nTrain: 64, data.nTest: 8, data.dx: 16, data.dz: 4, train.steps: 2, kernels.probe: 4, limits.memoryMb: 200000}',
+      'grid: {f.width: [64, 1024, 4096], g.width: [1024], f.depth: [3], g.depth: [3]}', '',
+    ].join('\n');
+    const spec = parseSweep(yaml, 'big.yaml');
+    const plan = planTrials(spec, expandSweep(spec, 'big.yaml'), 24 * 2 ** 30);
+    // n = 64: 67 M parameters, fits; n = 1024: 1.1 G parameters (13 GB of float32 copies), over the heap only;
+    // n = 4096: 4.3 G parameters, over a 24 GB machine too
+    expect(plan.trials.map((t) => [t.overWasmHeap, t.overMachine])).toEqual([[false, false], [true, false], [true, true]]);
+    const text = formatPlan(plan, 10);
+    expect(text).toContain("warning: 1 trial(s) need more than this machine's 24.0 GB of memory");
+    expect(text).toContain('warning: 2 trial(s) hold more tensors than the wasm heap');
+    expect(text).toMatch(/\(over machine!\)\(over wasm heap\)|\(over machine!\) \(over wasm heap\)/);
   });
 });
