@@ -52,6 +52,7 @@ const extremes: [string, TrialConfigInput][] = [
   ['data.nTest', { ...base, data: { ...base.data, nTest: 200_000 } }],
   ['kernels.probe', { ...base, f: { width: 256, depth: 2 }, data: { ...base.data, nTrain: 256 }, kernels: { probe: 256 } }],
   ['kernels.ensemble', { ...base, f: { width: 512, depth: 2 }, kernels: { probe: 8, ensemble: 16 } }],
+  ['f.width and g.width together (38 M parameters)', { ...base, f: { width: 4096, depth: 3 }, g: { width: 1024 }, data: { ...base.data, nTrain: 64, nTest: 8, dx: 16 } }],
   ['train.optimizer adam', { ...base, f: { width: 1024, depth: 2 }, train: { steps: 2, optimizer: 'adam' } }],
 ];
 

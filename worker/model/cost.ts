@@ -89,10 +89,12 @@ export function regressionTrainPoints(trainRows: number, images: number, max: nu
 
 /**
  * Peak RSS over the bytes counted, measured (test/scale.test.ts runs every config key's extreme in a child process):
- * the wasm heap grows in steps and never shrinks, and keeps freed blocks fragmented; a host array dropped by the
- * task generators, evaluation or kernels stays resident until V8 collects it, so host arrays count twice.
+ * the wasm heap grows in steps and never shrinks, and keeps freed blocks fragmented, and native's MLAS packs its
+ * large operands outside it (at 38 M parameters a trial peaked at 703 MB on native: 1.5 × its tensors plus the
+ * runtime); a host array dropped by the task generators, evaluation or kernels stays resident until V8 collects
+ * it, so host arrays count twice.
  */
-const TENSOR_SLACK = 1.25;
+const TENSOR_SLACK = 1.5;
 const ROW_OVERHEAD = 1024;
 const HOST_SLACK = 2;
 
