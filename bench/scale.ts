@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   console.log(`largest completed: ${Object.entries(largest).map(([k, v]) => `${k} ${v}`).join('; ')}${ladder.length ? ` (ladder capped at f.width ${maxN}: --max-n)` : ''}`);
   if (!withTorch) return;
   console.log('memory per parameter, training step only (no probes, no test set): peak RSS, hypersweep native / PyTorch');
-  for (const [n, m] of [[1024, 256], [2048, 512], [4096, 1024]] as const) {
+  for (const [n, m] of [[512, 128], [1024, 256], [2048, 512]] as const) {
     if (n > maxN) break;
     const h = runTrialChild('native', n, m, 2, 0);
     const t = torch(n, m);
