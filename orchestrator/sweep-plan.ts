@@ -1,4 +1,5 @@
-import { estimateTrialCost } from '../worker/model/cost.js';
+import { totalmem } from 'node:os';
+import { estimateTrialCost, WASM_HEAP_MAX_BYTES } from '../worker/model/cost.js';
 import { HypersweepError } from '../core/errors.js';
 import { trialFlops } from './trial-cost.js';
 import { canonicalJson } from '../core/identity.js';
@@ -19,6 +20,10 @@ export interface PlannedTrial {
   flops: number;
   /** The estimate exceeds limits.memoryMb: the trial will fail with MemoryCapError. */
   overCap: boolean;
+  /** The estimate exceeds this machine's total memory: it cannot run here on any backend. */
+  overMachine: boolean;
+  /** Its tensors exceed the wasm heap (4 GiB): refused on the wasm and native backends. */
+  overWasmHeap: boolean;
 }
 
 export interface SweepPlan {
@@ -29,12 +34,14 @@ export interface SweepPlan {
   combinations: number;
   trials: PlannedTrial[];
   axes: string[];
-  totals: { flops: number; maxMemoryMb: number; overCap: number; sleepMs: number; coreSeconds: number };
+  totals: { flops: number; maxMemoryMb: number; overCap: number; overMachine: number; overWasmHeap: number; sleepMs: number; coreSeconds: number };
+  /** This machine's total memory, the bound of overMachine. */
+  machineMb: number;
 }
 
-export function planTrials(spec: SweepSpec, list: ExpandedTrial[]): SweepPlan {
+export function planTrials(spec: SweepSpec, list: ExpandedTrial[], machineBytes = totalmem()): SweepPlan {
   const trials = list.map(({ id, axes, config }): PlannedTrial => {
-    if (config.task === 'noop') return { id, axes, params: 0, memoryMb: 0, flops: 0, overCap: false };
+    if (config.task === 'noop') return { id, axes, params: 0, memoryMb: 0, flops: 0, overCap: false, overMachine: false, overWasmHeap: false };
     const cost = estimateTrialCost(config);
     const memoryMb = cost.bytes / 2 ** 20;
     return {
@@ -44,6 +51,8 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[]): SweepPlan {
       memoryMb,
       flops: trialFlops(config),
       overCap: memoryMb > config.limits.memoryMb,
+      overMachine: cost.bytes > machineBytes,
+      overWasmHeap: cost.tensorBytes > WASM_HEAP_MAX_BYTES,
     };
   });
   const flops = trials.reduce((s, t) => s + t.flops, 0);
@@ -54,12 +63,15 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[]): SweepPlan {
     order: spec.order,
     retries: spec.retries,
     combinations: combinationCount(spec),
+    machineMb: machineBytes / 2 ** 20,
     trials,
     axes: varyingAxes(spec),
     totals: {
       flops,
       maxMemoryMb: trials.reduce((m, t) => Math.max(m, t.memoryMb), 0),
       overCap: trials.filter((t) => t.overCap).length,
+      overMachine: trials.filter((t) => t.overMachine).length,
+      overWasmHeap: trials.filter((t) => t.overWasmHeap).length,
       sleepMs,
       coreSeconds: flops / assumedFlopsPerCore + sleepMs / 1000,
     },
@@ -98,7 +110,7 @@ export function formatPlan(p: SweepPlan, limit: number): string {
     t.id,
     ...p.axes.map((a) => (a in t.axes ? canonicalJson(t.axes[a]) : '')),
     fmtCount(t.params),
-    fmtMb(t.memoryMb) + (t.overCap ? ' (over cap!)' : ''),
+    fmtMb(t.memoryMb) + [t.overCap && ' (over cap!)', t.overMachine && ' (over machine!)', t.overWasmHeap && ' (over wasm heap)'].filter(Boolean).join(''),
     fmtFlops(t.flops),
   ]);
   lines.push(table([head, ...rows]));
@@ -116,6 +128,12 @@ export function formatPlan(p: SweepPlan, limit: number): string {
   );
   if (p.totals.overCap > 0) {
     lines.push(`warning: ${p.totals.overCap} trial(s) exceed limits.memoryMb and will fail at once (MemoryCapError)`);
+  }
+  if (p.totals.overMachine > 0) {
+    lines.push(`warning: ${p.totals.overMachine} trial(s) need more than this machine's ${fmtMb(p.machineMb)} of memory and will fail at once here (MemoryCapError)`);
+  }
+  if (p.totals.overWasmHeap > 0) {
+    lines.push(`warning: ${p.totals.overWasmHeap} trial(s) hold more tensors than the wasm heap's 4 GB: refused on backends wasm and native (use tensorflow or webgpu)`);
   }
   lines.push('nothing written; run it with `hypersweep run <file>`');
   return lines.join('\n');

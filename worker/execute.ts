@@ -21,9 +21,11 @@ export interface ExecuteOptions {
 export async function executeTrial(cfg: TrialConfig, opts: ExecuteOptions = {}): Promise<TrialResult> {
   opts.signal?.throwIfAborted();
   if (cfg.task === 'noop') return runNoop(cfg, opts);
-  // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable).
-  const { assertWithinMemoryCap } = await import('./model/cost.js');
-  assertWithinMemoryCap(cfg);
+  // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable): the cap, the
+  // machine's available memory, and the wasm heap when wasm or native is asked for by name.
+  const { assertWithinMemoryCap, machineMemory } = await import('./model/cost.js');
+  const named = opts.backend === 'wasm' || opts.backend === 'native' ? { name: opts.backend } : undefined;
+  assertWithinMemoryCap(cfg, named, machineMemory());
   // Imported lazily: noop trials never load TensorFlow.js.
   const { runTrial } = await import('./trial.js');
   const result = await runTrial(cfg, { onProgress: opts.onProgress, signal: opts.signal, backend: opts.backend });

@@ -14,6 +14,7 @@ import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
 import {
   assertWithinMemoryCap,
+  machineMemory,
   createHyperNet,
   empiricalGpAsync,
   empiricalNtkAsync,
@@ -51,8 +52,10 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
   clock.phase('setup');
   const cfg = parseOrThrow(trialConfigSchema, config, 'trial config');
   checkTaskConfig(cfg);
-  const cost = assertWithinMemoryCap(cfg);
+  assertWithinMemoryCap(cfg, undefined, machineMemory());
   const backend = await selectBackend(opts.backend ?? 'auto');
+  // The backend's own limits (the wasm heap, the GPU's buffers), before the trial allocates anything.
+  const cost = assertWithinMemoryCap(cfg, backend);
   clock.done('setup');
 
   clock.phase('data');

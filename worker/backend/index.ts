@@ -22,6 +22,8 @@ export interface BackendInfo {
   device: string;
   /** tfjs-core version (plus the backend package's where it differs). */
   version: string;
+  /** webgpu: the adapter's buffer limits (the memory estimate checks the largest tensor against them). */
+  gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
 const require = createRequire(import.meta.url);
@@ -92,7 +94,12 @@ async function useTensorflow(): Promise<BackendInfo> {
 }
 
 interface WebGpuModule {
-  create(args: string[]): { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null> };
+  create(args: string[]): {
+    requestAdapter(): Promise<{
+      info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+      limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number };
+    } | null>;
+  };
   globals?: Record<string, unknown>;
 }
 
@@ -164,7 +171,11 @@ async function useWebgpu(): Promise<BackendInfo> {
   if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'tf.setBackend(webgpu) failed');
   const i = adapter.info ?? {};
   const device = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' ') || 'WebGPU adapter';
-  return { name: 'webgpu', device, version: `tfjs-core ${tf.version_core}, tfjs-backend-webgpu ${wgpu.WebGPUBackend ? tf.version_core : "?"}` };
+  const lim = adapter.limits;
+  const limits = lim?.maxBufferSize && lim.maxStorageBufferBindingSize
+    ? { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize }
+    : undefined;
+  return { name: 'webgpu', device, ...(limits ? { gpu: limits } : {}), version: `tfjs-core ${tf.version_core}, tfjs-backend-webgpu ${wgpu.WebGPUBackend ? tf.version_core : "?"}` };
 }
 
 /**

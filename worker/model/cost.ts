@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
 import { HypersweepError } from '../../core/errors.js';
 import type { TrialConfig } from '../../core/config.js';
 import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
@@ -8,8 +10,11 @@ export type { HyperNetSpec } from '../kernels/index.js';
 const MNIST_PIXELS = 784;
 /** float32 everywhere in tfjs. */
 const F32 = 4;
-/** The runtime itself (wasm heap, tfjs, Node) before any tensor: a rough constant. */
-const BASE_BYTES = 64 * 2 ** 20;
+/**
+ * The runtime itself before any tensor: Node, tfjs and the wasm module, onnxruntime for the native backend. A tiny
+ * trial peaks at 84 MB RSS on wasm and 118–124 MB on native (Node 20, x86-64).
+ */
+const BASE_BYTES = 144 * 2 ** 20;
 
 /** N_g = m·d_z + (L−2)·m² + k·m (L ≥ 2); k·d_z for L = 1: the number of g weights, i.e. f's output size. */
 export function gWeightCount(s: Pick<HyperNetSpec, 'dz' | 'm' | 'L' | 'k'>): number {
@@ -42,6 +47,10 @@ export function specFromConfig(config: TrialConfig): HyperNetSpec {
 export interface TrialCost {
   /** Peak bytes the trial is expected to hold (float32 tensors, optimizer state, probe kernels, data, runtime). */
   bytes: number;
+  /** The part of `bytes` held as tensors (on wasm and native: in the wasm heap; on webgpu: GPU buffers). */
+  tensorBytes: number;
+  /** The largest single tensor (f's last weight matrix, its gradient, or one batch of f's outputs). */
+  largestTensorBytes: number;
   /** Floating-point operations of one training step (forward + backward, ≈ 3× forward). */
   flopsPerStep: number;
   /** Trainable parameters (f's weights). */
@@ -77,6 +86,17 @@ export function regressionTrainPoints(trainRows: number, images: number, max: nu
   const perImage = trainRows / Math.max(1, images);
   return Math.min(trainRows, Math.max(perImage, Math.floor(max / perImage) * perImage));
 }
+
+/**
+ * Peak RSS over the bytes counted, measured (test/scale.test.ts runs every config key's extreme in a child process):
+ * the wasm heap grows in steps and never shrinks, and keeps freed blocks fragmented, and native's MLAS packs its
+ * large operands outside it (at 38 M parameters a trial peaked at 703 MB on native: 1.5 × its tensors plus the
+ * runtime); a host array dropped by the task generators, evaluation or kernels stays resident until V8 collects
+ * it, so host arrays count twice.
+ */
+const TENSOR_SLACK = 1.5;
+const ROW_OVERHEAD = 1024;
+const HOST_SLACK = 2;
 
 /** Bytes of float32 activations one test-evaluation chunk may hold (worker/trial/evaluate.ts). */
 const EVAL_CHUNK_BYTES = 64 * 2 ** 20;
@@ -115,24 +135,30 @@ export function estimateCost(
   const activations =
     Dx < B ? Dx * fPerRow + Math.min(B, 2 * Dx) * 3 * ng + 2 * B * (gPerRow + s.dz + s.k) : B * (fPerRow + 3 * ng + gPerRow);
   // Probe kernels (structured method): per-point activations and cotangents of every f layer, c(u) = ∂h/∂o and
-  // the batched g per point, plus a handful of P×P float64 Grams; the MC ensemble adds one more net at a time.
+  // the batched g per point, plus a handful of float64 Grams of P·k rows (one row per point and output); the MC
+  // ensemble adds one more net at a time.
   const P = opts.probe;
   const probeBytes =
-    P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * P * P * 16 : 0;
+    P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * 16 * (P * s.k) ** 2 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
   // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
   const data = opts.data ?? { train: { rows: 0, distinctX: 0 }, test: { rows: 0, distinctX: 0 } };
   const splitFloats = (r: SplitRows) => r.distinctX * s.dx + r.rows * (s.dz + s.k);
-  const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test));
+  // Per row, beside its floats: a typed array per distinct x, indices, the row's share of copies (measured).
+  const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test)) + ROW_OVERHEAD * (data.train.rows + data.test.rows);
   // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).
   const evalPerRow = ng + s.n * s.H + s.dx + s.dz + s.m * s.L + s.k;
   const evalBytes = data.test.rows > 0 ? Math.min(EVAL_CHUNK_BYTES, F32 * data.test.rows * evalPerRow) : 0;
-  const bytes =
-    BASE_BYTES + F32 * paramCopies * params + Math.max(F32 * activations, evalBytes) + probeBytes + ensembleBytes + dataBytes;
+  const trainTensorBytes = F32 * splitFloats(data.train);
+  const tensorBytes =
+    F32 * paramCopies * params + Math.max(F32 * activations, evalBytes) + probeBytes + ensembleBytes + trainTensorBytes;
+  const bytes = BASE_BYTES + TENSOR_SLACK * tensorBytes + HOST_SLACK * (dataBytes - trainTensorBytes);
+  const lastF = arch.f[arch.f.length - 1];
+  const largestTensorBytes = F32 * Math.max(lastF.fanIn * lastF.width, Math.min(B, 2 * Dx) * ng, P * ng);
   // Forward: 2 FLOPs per multiply-add; f uses its parameters once per distinct x, g every produced weight once
   // per sample.
   const forward = 2 * (Dx * params + B * ng);
-  return { bytes, flopsPerStep: 3 * forward, params, ngOutputs: ng };
+  return { bytes, tensorBytes, largestTensorBytes, flopsPerStep: 3 * forward, params, ngOutputs: ng };
 }
 
 /**
@@ -152,28 +178,152 @@ export function estimateTrialCost(config: TrialConfig): TrialCost {
     optimizer: config.train.optimizer,
     data,
   });
-  if (config.task !== 'mnist-completion') return cost;
-  // Kernel regression (counted on top, conservatively): the GP and hyperkernel train Grams and a Cholesky factor,
-  // float64 N×N, plus one 784 × N cross block per kernel.
-  const R = regressionTrainPoints(N, data.train.distinctX, config.kernels.regressionMaxTrain);
-  return { ...cost, bytes: cost.bytes + 8 * (3 * R * R + 2 * MNIST_PIXELS * R) };
+  return { ...cost, bytes: cost.bytes + HOST_SLACK * taskHostBytes(config) };
 }
 
-/** A trial that would need more memory than `limits.memoryMb` allows. It can never succeed as configured. */
+/** Raw bytes of the MNIST files (uint8 images), held once as read and once parsed. */
+const MNIST_FILE_BYTES = 70_000 * MNIST_PIXELS;
+/** The sphere teacher's widths (worker/tasks/sphere.ts). */
+const TEACHER_F_WIDTH = 32;
+const TEACHER_G_WIDTH = 16;
+
+/**
+ * Host memory a task's generator and the trial's float64 work hold besides the network's data rows (worker/tasks):
+ * the random Fourier feature matrix Ω (float64, g.rffFeatures × the raw input size: data.dz for sphere, 784 for
+ * mnist-rotation, 2 for mnist-completion) and one raw z; sphere's teacher network in float64 (its g reads the raw
+ * z of data.dz values, whatever g.input); the MNIST files; mnist-completion's kernel regression (GP and hyperkernel
+ * train Grams and a Cholesky factor, float64 R×R, plus one 784 × R cross block per kernel).
+ */
+export function taskHostBytes(config: TrialConfig): number {
+  let bytes = 0;
+  const rawZ = config.task === 'sphere' ? config.data.dz : config.task === 'mnist-rotation' ? MNIST_PIXELS : 2;
+  if (config.g.input === 'rff' || config.task === 'mnist-completion') bytes += 8 * config.g.rffFeatures * rawZ;
+  if (config.task === 'sphere') {
+    // one raw z (float64 and float32) while each row is drawn
+    bytes += 12 * rawZ;
+    if (config.data.target === 'teacher') {
+      const ng = TEACHER_G_WIDTH * rawZ + config.g.outputs * TEACHER_G_WIDTH;
+      // w1, w2 and one output vector o per call
+      bytes += 8 * (TEACHER_F_WIDTH * config.data.dx + (TEACHER_F_WIDTH + 1) * ng);
+    }
+  } else {
+    bytes += 2 * MNIST_FILE_BYTES;
+  }
+  if (config.task === 'mnist-completion') {
+    const data = taskRows(config);
+    const R = regressionTrainPoints(data.train.rows, data.train.distinctX, config.kernels.regressionMaxTrain);
+    bytes += 8 * (3 * R * R + 2 * MNIST_PIXELS * R);
+  }
+  return bytes;
+}
+
+/** A trial that would need more memory than `limits.memoryMb`, the machine or its backend allows. It can never succeed as configured. */
 export class MemoryCapError extends HypersweepError {
   override name = 'MemoryCapError';
 }
 
-/** Throws MemoryCapError when the estimate exceeds config.limits.memoryMb; returns the estimate otherwise. */
-export function assertWithinMemoryCap(config: TrialConfig): TrialCost {
+/**
+ * The wasm backend's heap (tfjs-backend-wasm 4.22 is wasm32: `getHeapMax()` = 65,535 pages of 64 KiB, just under
+ * 4 GiB). Every tensor of the `wasm` and `native` backends lives there (native's matmuls read and write the heap in
+ * place), whatever the machine has; the heap also never shrinks, so this is an upper bound.
+ */
+export const WASM_HEAP_MAX_BYTES = 4_294_901_760;
+
+/** What the compute backend can hold; from worker/backend's BackendInfo. */
+export interface BackendMemory {
+  name: string;
+  /** WebGPU adapter limits, when known: the largest buffer, and the largest buffer one shader may bind. */
+  gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+}
+
+/** This machine's memory: total and available now (/proc/meminfo MemAvailable; os.freemem elsewhere). */
+export interface MachineMemory {
+  totalBytes: number;
+  availableBytes: number;
+}
+
+export function machineMemory(): MachineMemory {
+  let available = freemem();
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    if (m) available = Number(m[1]) * 1024;
+  } catch {
+    // not Linux: os.freemem
+  }
+  return { totalBytes: totalmem(), availableBytes: available };
+}
+
+/** One limit a trial's estimate is checked against. */
+interface MemoryLimit {
+  /** In words, for the message: 'limits.memoryMb is 4096'. */
+  what: string;
+  bytes: number;
+  /** Which part of the estimate the limit bounds. */
+  of: 'bytes' | 'tensorBytes' | 'largestTensorBytes';
+}
+
+/**
+ * The limits a trial must fit, the hardest first: the backend's (the wasm heap for wasm and native; the adapter's
+ * buffer limits for webgpu), limits.memoryMb, and the machine's available memory (when `machine` is given).
+ */
+export function memoryLimits(config: TrialConfig, backend?: BackendMemory, machine?: MachineMemory): MemoryLimit[] {
+  const mb = (b: number) => `${Math.floor(b / 2 ** 20)} MB`;
+  const out: MemoryLimit[] = [];
+  if (backend?.name === 'wasm' || backend?.name === 'native') {
+    out.push({ what: `backend ${backend.name} keeps every tensor in the wasm heap, at most ${mb(WASM_HEAP_MAX_BYTES)} (wasm32)`, bytes: WASM_HEAP_MAX_BYTES, of: 'tensorBytes' });
+  }
+  if (backend?.gpu) {
+    const { maxBufferSize, maxStorageBufferBindingSize } = backend.gpu;
+    out.push({ what: `the GPU's maxBufferSize is ${mb(maxBufferSize)}`, bytes: maxBufferSize, of: 'largestTensorBytes' });
+    out.push({ what: `the GPU's maxStorageBufferBindingSize is ${mb(maxStorageBufferBindingSize)}`, bytes: maxStorageBufferBindingSize, of: 'largestTensorBytes' });
+  }
+  out.push({ what: `limits.memoryMb is ${config.limits.memoryMb}`, bytes: config.limits.memoryMb * 2 ** 20, of: 'bytes' });
+  if (machine) {
+    out.push({ what: `this machine has ${mb(machine.availableBytes)} available (of ${mb(machine.totalBytes)})`, bytes: machine.availableBytes, of: 'bytes' });
+  }
+  return out;
+}
+
+const fits = (config: TrialConfig, limits: readonly MemoryLimit[]) => {
   const cost = estimateTrialCost(config);
-  const capBytes = config.limits.memoryMb * 2 ** 20;
-  if (cost.bytes > capBytes) {
-    const needMb = Math.ceil(cost.bytes / 2 ** 20);
+  return limits.every((l) => cost[l.of] <= l.bytes);
+};
+
+/** The largest width on the doubling ladder 1, 2, 4, … below `width` for which `ok` holds; 0 when none does. */
+function largestOnLadder(width: number, ok: (w: number) => boolean): number {
+  let best = 0;
+  for (let w = 1; w < width; w *= 2) if (ok(w)) best = w;
+  return best;
+}
+
+/** 'f.width ≤ 512 (at g.width 1024) or g.width ≤ 256 (at f.width 1024)': the widths that fit, in words. */
+export function widthsThatFit(config: TrialConfig, limits: readonly MemoryLimit[]): string {
+  const f = largestOnLadder(config.f.width, (w) => fits({ ...config, f: { ...config.f, width: w } }, limits));
+  const g = largestOnLadder(config.g.width, (w) => fits({ ...config, g: { ...config.g, width: w } }, limits));
+  const parts: string[] = [];
+  if (f) parts.push(`f.width ${f} (at g.width ${config.g.width})`);
+  if (g) parts.push(`g.width ${g} (at f.width ${config.f.width})`);
+  return parts.length > 0
+    ? `the biggest that fit: ${parts.join(' or ')}`
+    : 'no f.width or g.width on the doubling ladder fits: lower the data sizes, batchSize or kernels.probe';
+}
+
+/**
+ * Throws MemoryCapError (one line: the limit, the estimate, the biggest widths that fit) when the estimate exceeds
+ * limits.memoryMb, the machine's available memory (`machine`), or the backend's own limit; returns the estimate.
+ * Nothing is allocated: call it before building data or tensors.
+ */
+export function assertWithinMemoryCap(config: TrialConfig, backend?: BackendMemory, machine?: MachineMemory): TrialCost {
+  const cost = estimateTrialCost(config);
+  const limits = memoryLimits(config, backend, machine);
+  const over = limits.find((l) => cost[l.of] > l.bytes);
+  if (over) {
+    const needMb = Math.ceil(cost[over.of] / 2 ** 20);
+    const need = over.of === 'bytes' ? '' : over.of === 'tensorBytes' ? ' of tensors' : ' for its largest tensor';
     throw new MemoryCapError(
-      `trial needs about ${needMb} MB (f width ${config.f.width}, depth ${config.f.depth}; g width ${config.g.width}, ` +
-        `depth ${config.g.depth}; ${cost.params} parameters, N_g = ${cost.ngOutputs}) but limits.memoryMb is ` +
-        `${config.limits.memoryMb}: lower the widths, batchSize or kernels.probe, or raise limits.memoryMb`,
+      `trial needs about ${needMb} MB${need} (f width ${config.f.width}, depth ${config.f.depth}; g width ${config.g.width}, ` +
+        `depth ${config.g.depth}; ${cost.params} parameters, N_g = ${cost.ngOutputs}) but ${over.what}: ` +
+        `${widthsThatFit(config, limits)}`,
     );
   }
   return cost;
