@@ -117,7 +117,7 @@ describe('one writer per database file across local and distributed modes', () =
         .run(id, (await import('node:os')).hostname(), other.pid, longAgo, longAgo);
     }
     d.close();
-    const again = noopSweep(dir, 'st', [0, 1, 2], 10);
+    const again = noopSweep(dir, 'st2', [0, 1, 2], 10);
     const r = await runCmd(['run', again, '--local', '--db', db, '--concurrency', '1']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -77,9 +77,9 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
   ctx.db.transaction(
     () => {
       for (const { ret } of good) recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
-      setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: Math.max(1, job.attemptsMade) })));
+      setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: attemptsOf(job) })));
       for (const { job, error } of bad) {
-        recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status: 'failed' });
+        recordFailure(ctx.db, job.id!, { error, attempts: attemptsOf(job), status: 'failed' });
       }
     },
     { behavior: 'immediate' },
@@ -123,7 +123,7 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
   if (final.length > 0) {
     ctx.db.transaction(
       () => {
-        for (const { job, error, status } of final) recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status });
+        for (const { job, error, status } of final) recordFailure(ctx.db, job.id!, { error, attempts: attemptsOf(job), status });
       },
       { behavior: 'immediate' },
     );
@@ -136,6 +136,16 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
     ctx.log(`trial ${job.id}: its worker was lost; re-enqueued (${requeues + 1}/${ctx.policy.retries + 1})`);
   }
   return mine.length;
+}
+
+/**
+ * Runs of a trial so far: every start of this job (BullMQ counts restarts after a stall in attemptsStarted, not in
+ * attemptsMade) plus one per earlier job the orchestrator replaced after BullMQ failed it for stalling.
+ */
+export function attemptsOf(job: Job): number {
+  const parsed = trialJobDataSchema.safeParse(job.data);
+  const requeues = parsed.success ? (parsed.data.requeues ?? 0) : 0;
+  return Math.max(1, job.attemptsStarted) + requeues;
 }
 
 /** A failure caused by a lost worker, not by the trial. */
@@ -167,7 +177,7 @@ export async function syncActive(
       () => {
         for (const job of toMark) {
           const worker = job.processedBy ?? 'unknown';
-          markRunning(ctx.db, job.id!, { worker, host: hostOf(worker), attempt: job.attemptsMade + 1 });
+          markRunning(ctx.db, job.id!, { worker, host: hostOf(worker), attempt: attemptsOf(job) });
         }
       },
       { behavior: 'immediate' },
