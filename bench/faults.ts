@@ -4,7 +4,7 @@
  * and job hashes are deleted, and second writers are started; prints trials run, faults injected per kind, lost,
  * duplicated and leftover jobs. Environment: BENCH_ROUNDS (default 30), BENCH_TRIALS (per round, default 24),
  * BENCH_FAULTS (per round at most, default 12), BENCH_SLEEP_MS (per trial, default 1000), BENCH_WORKERS (default 3),
- * BENCH_SEED (default 1). Exit 1 if anything was lost or duplicated.
+ * BENCH_SEED (default 1), BENCH_CYCLE=1 (kinds in turn). Exit 1 if anything was lost or duplicated.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ try {
     sleepMs: env('BENCH_SLEEP_MS', 1000),
     workers: env('BENCH_WORKERS', 3),
     seed: env('BENCH_SEED', 1),
+    cycle: process.env.BENCH_CYCLE === '1',
     log: (line) => console.log(line),
   });
   console.log(`\nfault soak: ${r.rounds} rounds, ${r.trials} trials, ${r.completed} completed in ${(r.elapsedMs / 1000).toFixed(0)} s`);
