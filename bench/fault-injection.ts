@@ -54,7 +54,8 @@ export interface FaultReport {
   elapsedMs: number;
 }
 
-const cli = fileURLToPath(new URL('../../bin/hypersweep.js', import.meta.url));
+// The CLI entry, from dist/bench (compiled) or bench/ (run by vitest from source).
+const cli = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../bin/hypersweep.js' : '../bin/hypersweep.js', import.meta.url));
 const PREFIX = 'faults';
 const workerFlags = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '500', '--heartbeat-ms', '200', '--concurrency', '2'];
 
@@ -189,15 +190,18 @@ export async function runFaultInjection(o: FaultRunOptions): Promise<FaultReport
         start(process.execPath, [cli, cmd, cmd === 'run' ? sweep : name, '--redis', redis.url, '--prefix', PREFIX, '--db', db, '--progress-ms', '60000']);
       orch = orchestrate('run');
       await waitOutput(orch, /enqueued/, 20_000);
-      for (let f = 0; f < o.faultsPerRound && !orch.done(); f++) {
+      // A fault that cannot apply now (no sandbox running, no job to delete) is tried again later (in turn: the same kind).
+      for (let applied = 0, tries = 0; applied < o.faultsPerRound && tries < 4 * o.faultsPerRound && !orch.done(); tries++) {
         await sleep(50 + random() * 300);
         if (orch.done()) break;
-        const kind = kinds[o.cycle ? drawn++ % kinds.length : Math.floor(random() * kinds.length)]!;
+        const kind = kinds[o.cycle ? drawn % kinds.length : Math.floor(random() * kinds.length)]!;
         const t = Date.now();
         if (await inject(kind)) {
           log(`  ${name}: ${kind} (${Date.now() - t} ms)`);
           faults[kind] += 1;
           report.totalFaults += 1;
+          applied += 1;
+          drawn += 1;
         }
       }
       // Finish the round: the current orchestrator, or resumes until it is done.
@@ -214,7 +218,7 @@ export async function runFaultInjection(o: FaultRunOptions): Promise<FaultReport
         orch = orchestrate('resume');
       }
       await Promise.all(secondWriters.splice(0));
-      const check = await checkRound(db, name, conn);
+      const check = await checkRound(db, name, conn, log);
       report.rounds += 1;
       report.trials += o.trialsPerRound;
       report.completed += check.completed;
@@ -267,9 +271,12 @@ export async function runFaultInjection(o: FaultRunOptions): Promise<FaultReport
         await conn.del(`${PREFIX}:trials:wait`, `${PREFIX}:trials:prioritized`);
         return true;
       case 'lose-job-hash': {
-        const ids = await conn.lrange(`${PREFIX}:trials:active`, 0, -1);
-        const waiting = await conn.lrange(`${PREFIX}:trials:wait`, 0, -1);
-        const all = [...ids, ...waiting];
+        const all = [
+          ...(await conn.lrange(`${PREFIX}:trials:active`, 0, -1)),
+          ...(await conn.lrange(`${PREFIX}:trials:wait`, 0, -1)),
+          ...(await conn.zrange(`${PREFIX}:trials:prioritized`, 0, -1)),
+          ...(await conn.zrange(`${PREFIX}:trials:delayed`, 0, -1)),
+        ];
         const id = all[Math.floor(random() * all.length)];
         if (id === undefined) return false;
         await conn.del(`${PREFIX}:trials:${id}`);
@@ -301,15 +308,19 @@ export async function runFaultInjection(o: FaultRunOptions): Promise<FaultReport
 }
 
 /** Read what a finished round left in the database and in Redis (an independent check: plain SQL and key reads). */
-async function checkRound(dbFile: string, sweep: string, conn: Redis): Promise<{ completed: number; duplicated: number; leftover: number }> {
+async function checkRound(
+  dbFile: string, sweep: string, conn: Redis, log: (line: string) => void,
+): Promise<{ completed: number; duplicated: number; leftover: number }> {
   const d = new Database(dbFile, { readonly: true });
   let ids: string[];
   let completed: number;
   let duplicated: number;
   try {
-    const rows = d.prepare('SELECT t.id, t.status FROM sweep_trials s JOIN trials t ON t.id = s.trial_id WHERE s.sweep = ?').all(sweep) as Array<{ id: string; status: string }>;
+    const rows = d.prepare('SELECT t.id, t.status, t.error FROM sweep_trials s JOIN trials t ON t.id = s.trial_id WHERE s.sweep = ?')
+      .all(sweep) as Array<{ id: string; status: string; error: string | null }>;
     ids = rows.map((r) => r.id);
     completed = rows.filter((r) => r.status === 'completed').length;
+    for (const r of rows) if (r.status !== 'completed') log(`  ${sweep}: trial ${r.id} is ${r.status}: ${r.error ?? ''}`);
     const repeated = d.prepare(
       'SELECT count(*) AS n FROM (SELECT trial_id, series, step FROM metric_points GROUP BY trial_id, series, step HAVING count(*) > 1)',
     ).get() as { n: number };
