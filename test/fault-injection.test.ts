@@ -12,11 +12,11 @@ describe.skipIf(!redisServerPath())('fault injection (kill -9 of worker, sandbox
     const dir = mkdtempSync(join(tmpdir(), 'hypersweep-faults-'));
     try {
       const r = await runFaultInjection({
-        dir, rounds: 1, trialsPerRound: 10, faultsPerRound: faultKinds.length, sleepMs: 1000, workers: 2, seed: 7, cycle: true,
+        dir, rounds: 1, trialsPerRound: 20, faultsPerRound: faultKinds.length, sleepMs: 1200, workers: 2, seed: 7, cycle: true,
         log: (line) => console.log(line),
       });
       console.log(`faults ${r.totalFaults} ${JSON.stringify(r.faults)}; trials ${r.trials}, lost ${r.lost}, duplicated ${r.duplicated}, leftover ${r.leftover}`);
-      expect(r.trials).toBe(10);
+      expect(r.trials).toBe(20);
       expect(r.totalFaults).toBeGreaterThanOrEqual(faultKinds.length);
       expect(r.lost).toBe(0);
       expect(r.duplicated).toBe(0);
