@@ -6,7 +6,8 @@ import { HypersweepError } from '../core/errors.js';
 
 /**
  * A sweep name stays bound to one spec. Running a sweep file whose name is stored with a different spec (other
- * task, grid, fixed values, …; `order` and `retries` are run policy and may change) is refused, unless `replace`:
+ * task, grid, fixed values, …; `order` and `retries` are run policy and may change) that drops any of the sweep's
+ * stored trials is refused, unless `replace` (a spec that only adds trials, e.g. a new axis value, extends it):
  * then the name is rebound to this spec and the sweep's membership becomes exactly this spec's trials. Trials
  * are never deleted: they are content-addressed (id = hash of the config), keep their results, and stay in any
  * other sweep that lists them (`query --sweep OLD` needs the old sweep name to see them again).
@@ -21,13 +22,16 @@ export function bindSweepName(
   if (!stored) return;
   const differing = differingKeys(stored.spec, spec);
   if (differing.length === 0) return;
+  const keep = new Set(trials.map((t) => t.id));
+  const members = db.select({ id: sweepTrials.trialId }).from(sweepTrials).where(eq(sweepTrials.sweep, spec.name)).all();
+  // Extending a sweep (a new value on an axis) keeps every stored trial: allowed, only the new trials are added.
+  if (members.every((m) => keep.has(m.id))) return;
   if (!opts.replace) {
     throw new HypersweepError(
       `sweep "${spec.name}" is stored in ${opts.file} with a different spec (${differing.join(', ')} differ): ` +
         'rename the sweep, or add --replace to bind the name to this spec (stored trials are kept)',
     );
   }
-  const keep = new Set(trials.map((t) => t.id));
   db.transaction(
     (tx) => {
       const members = tx.select({ id: sweepTrials.trialId }).from(sweepTrials).where(eq(sweepTrials.sweep, spec.name)).all();
