@@ -9,6 +9,9 @@ import { trialIdPattern } from './identity.js';
  * value, read back by the orchestrator from the completed set and removed only after the database commit.
  */
 
+/** The version of trial jobs this code writes and reads (`v`); a worker hands back jobs of any other version. */
+export const PROTOCOL_VERSION = 1;
+
 /** BullMQ queue name of the trials. */
 export const TRIALS_QUEUE = 'trials';
 

@@ -1,4 +1,4 @@
-import { and, asc, avg, count, eq, gte, sql } from 'drizzle-orm';
+import { and, asc, avg, count, eq, gte, ne, sql } from 'drizzle-orm';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/store.js';
 import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
@@ -6,6 +6,7 @@ import { HypersweepError } from '../core/errors.js';
 import { table } from './sweep-plan.js';
 import { compareKeys, groupFields, groupKeyOf, keyExpr, varyingKeys, type GroupKey } from '../schema/queries-keys.js';
 import { orderAxes } from '../schema/queries-slope.js';
+import { WRITER_ROW } from './writer-lock.js';
 
 /** `hypersweep status [SWEEP] [--db FILE]`: trial counts per status, for every sweep or one sweep in detail. */
 
@@ -23,7 +24,7 @@ export function liveWorkers(db: Db, now = Date.now()) {
   return db
     .select()
     .from(workers)
-    .where(gte(workers.heartbeatAt, new Date(now - liveWorkerMs)))
+    .where(and(gte(workers.heartbeatAt, new Date(now - liveWorkerMs)), ne(workers.id, WRITER_ROW)))
     .orderBy(asc(workers.id))
     .all();
 }

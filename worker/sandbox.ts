@@ -4,9 +4,9 @@
  * loop must stay free to renew job locks.
  */
 import { hostname } from 'node:os';
-import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { DelayedError, UnrecoverableError, type SandboxedJob } from 'bullmq';
 import {
-  trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, type JobProgress, type TrialJobReturn,
+  trialJobDataSchema, trialJobReturnSchema, CANCELLED_REASON, PROTOCOL_VERSION, type JobProgress, type TrialJobReturn,
 } from '../core/protocol.js';
 import { backendNames, BackendUnavailableError, isBackendName } from '../core/backend.js';
 import { classify, zodErrorLine } from '../core/errors.js';
@@ -20,14 +20,25 @@ if (typeof process.send === 'function') process.on('disconnect', () => process.e
 const workerId = process.env.HYPERSWEEP_WORKER_ID ?? `${hostname()}-${process.pid}`;
 // Set by the worker from its checked --backend flag; checked again here, where it arrives (in processTrial).
 const backendEnv = process.env.HYPERSWEEP_BACKEND || undefined;
+/** A job of another protocol version is handed back for 1–2 times this many milliseconds. */
+const FOREIGN_DELAY_MS = 5000;
 /** Minimum milliseconds between two progress updates sent to Redis. */
 const progressEveryMs = 250;
 
 export default async function processTrial(
   job: SandboxedJob<unknown, TrialJobReturn>,
-  _token?: string,
+  token?: string,
   signal?: AbortSignal,
 ): Promise<TrialJobReturn> {
+  const foreign = foreignVersion(job.data);
+  if (foreign !== undefined) {
+    // Another protocol version (a newer orchestrator): not this worker's to judge. Hand the job back, delayed so a
+    // compatible worker can take it first; no attempt is spent and the trial never fails here.
+    const delayMs = FOREIGN_DELAY_MS + Math.floor(Math.random() * FOREIGN_DELAY_MS);
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    console.log(`trial ${job.id}: protocol v${foreign} is not spoken by this worker (v${PROTOCOL_VERSION}); left in the queue for a compatible worker`);
+    throw new DelayedError();
+  }
   const parsed = trialJobDataSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(zodErrorLine(`job ${job.id} data`, parsed.error));
   const { trialId, config } = parsed.data;
@@ -70,4 +81,11 @@ export default async function processTrial(
   const checked = trialResultSchema.safeParse(result);
   if (!checked.success) throw new UnrecoverableError(zodErrorLine(`trial ${trialId} result`, checked.error));
   return trialJobReturnSchema.parse({ v: 1, trialId, worker: workerId, host: hostname(), result: checked.data });
+}
+
+/** The job's protocol version when it is a number other than ours (malformed data is judged by the schema). */
+function foreignVersion(data: unknown): number | undefined {
+  if (data === null || typeof data !== 'object' || !('v' in data)) return undefined;
+  const v = (data as { v: unknown }).v;
+  return typeof v === 'number' && v !== PROTOCOL_VERSION ? v : undefined;
 }

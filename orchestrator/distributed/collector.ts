@@ -2,7 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../schema/db.js';
 import type { TrialStatus } from '../../schema/tables.js';
-import { markRunning, recordFailure, recordResult } from '../../schema/store.js';
+import { markQueued, markRunning, recordFailure, recordResult } from '../../schema/store.js';
 import { zodErrorLine } from '../../core/errors.js';
 import {
   CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema,
@@ -66,24 +66,24 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
   if (mine.length === 0) return 0;
   const good: Array<{ job: Job; ret: TrialJobReturn }> = [];
   const bad: Array<{ job: Job; error: string }> = [];
+  const lost: Job[] = [];
   for (const job of mine) {
     const r = trialJobReturnSchema.safeParse(job.returnvalue);
     if (r.success && r.data.trialId === job.id) good.push({ job, ret: r.data });
-    else {
-      const error = r.success ? `result for ${r.data.trialId} under job ${job.id}` : zodErrorLine(`trial ${job.id} result payload`, r.error);
-      bad.push({ job, error });
-    }
+    else if (r.success) lost.push(job); // another trial's result under this id: its job hash was lost and reused
+    else bad.push({ job, error: zodErrorLine(`trial ${job.id} result payload`, r.error) });
   }
   ctx.db.transaction(
     () => {
       for (const { ret } of good) recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
-      setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: Math.max(1, job.attemptsMade) })));
+      setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: attemptsOf(job) })));
       for (const { job, error } of bad) {
-        recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status: 'failed' });
+        recordFailure(ctx.db, job.id!, { error, attempts: attemptsOf(job), status: 'failed' });
       }
     },
     { behavior: 'immediate' },
   );
+  requeueLost(ctx, lost);
   const committedAt = Date.now();
   await removeJobs(ctx.queue, mine);
   ctx.onResults?.(
@@ -105,13 +105,15 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
   if (mine.length === 0) return 0;
   const requeue: Array<{ job: Job; data: TrialJobData; requeues: number }> = [];
   const final: Array<{ job: Job; error: string; status: 'failed' | 'cancelled' }> = [];
+  const lost: Job[] = [];
   for (const job of mine) {
     const reason = job.failedReason ?? 'unknown failure';
     const parsed = trialJobDataSchema.safeParse(job.data);
     const requeues = parsed.success ? (parsed.data.requeues ?? 0) : 0;
     const status = known.get(job.id!);
     if (status === 'completed' || status === 'diverged') continue; // an earlier attempt's result is stored
-    if (isLostReason(reason) && parsed.success && requeues < ctx.policy.retries + 1) {
+    if (payloadLost(job.data)) lost.push(job);
+    else if (isLostReason(reason) && parsed.success && requeues < ctx.policy.retries + 1) {
       requeue.push({ job, data: parsed.data, requeues });
     } else if (reason === CANCELLED_REASON) {
       final.push({ job, error: 'cancelled while running', status: 'cancelled' });
@@ -123,12 +125,13 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
   if (final.length > 0) {
     ctx.db.transaction(
       () => {
-        for (const { job, error, status } of final) recordFailure(ctx.db, job.id!, { error, attempts: job.attemptsMade, status });
+        for (const { job, error, status } of final) recordFailure(ctx.db, job.id!, { error, attempts: attemptsOf(job), status });
       },
       { behavior: 'immediate' },
     );
     for (const { job, error } of final) ctx.log(`trial ${job.id} ${error.startsWith('cancelled') ? 'cancelled' : 'failed'}: ${error}`);
   }
+  requeueLost(ctx, lost);
   await removeJobs(ctx.queue, mine);
   for (const { job, data, requeues } of requeue) {
     // The stale failed job is removed above: a custom job id is ignored while any job with that id exists.
@@ -136,6 +139,31 @@ export async function drainFailed(ctx: CollectorContext): Promise<number> {
     ctx.log(`trial ${job.id}: its worker was lost; re-enqueued (${requeues + 1}/${ctx.policy.retries + 1})`);
   }
   return mine.length;
+}
+
+/**
+ * Runs of a trial so far: every start of this job (BullMQ counts restarts after a stall in attemptsStarted, not in
+ * attemptsMade) plus one per earlier job the orchestrator replaced after BullMQ failed it for stalling.
+ */
+export function attemptsOf(job: Job): number {
+  const parsed = trialJobDataSchema.safeParse(job.data);
+  const requeues = parsed.success ? (parsed.data.requeues ?? 0) : 0;
+  return Math.max(1, job.attemptsStarted) + requeues;
+}
+
+/**
+ * A job whose hash was lost while its id stayed in a list: BullMQ recreates a hash without payload when a worker
+ * takes the id, and the sandbox rejects it. Not the trial's failure.
+ */
+function payloadLost(data: unknown): boolean {
+  return data === null || data === undefined || (typeof data === 'object' && !('trialId' in data));
+}
+
+/** Trials whose job lost its state: back to `queued`; the next reconcile finds them without a job and re-adds them. */
+function requeueLost(ctx: CollectorContext, jobs: Job[]): void {
+  if (jobs.length === 0) return;
+  markQueued(ctx.db, jobs.map((j) => j.id!));
+  for (const job of jobs) ctx.log(`trial ${job.id}: its job's state was lost in Redis; re-enqueued`);
 }
 
 /** A failure caused by a lost worker, not by the trial. */
@@ -167,7 +195,7 @@ export async function syncActive(
       () => {
         for (const job of toMark) {
           const worker = job.processedBy ?? 'unknown';
-          markRunning(ctx.db, job.id!, { worker, host: hostOf(worker), attempt: job.attemptsMade + 1 });
+          markRunning(ctx.db, job.id!, { worker, host: hostOf(worker), attempt: attemptsOf(job) });
         }
       },
       { behavior: 'immediate' },

@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrialConfig } from '../../core/config.js';
-import { keys, type TrialJobData } from '../../core/protocol.js';
+import { TRIALS_QUEUE, keys, type TrialJobData } from '../../core/protocol.js';
 
 /** BullMQ's largest priority (lower runs first). */
 const MAX_PRIORITY = 2_097_152;
@@ -54,20 +54,65 @@ export async function enqueueTrials(
   return trials.length;
 }
 
-/** Which of these trial ids have no job at all under the prefix (pipelined EXISTS on the job hashes). */
-export async function missingJobs(conn: Redis, prefix: string, ids: string[]): Promise<string[]> {
-  const missing: string[] = [];
-  const chunk = 1000;
+/**
+ * Where a trial's job is in BullMQ: one of its lists or sets, `missing` (no job hash), or `orphan` (a job hash
+ * in no list or set: the list holding it was lost). For an orphan, `locked` says to leave it alone (a worker holds
+ * its lock, or it moved into a list while we looked), `finished` whether it had completed (return value kept) or failed.
+ */
+export type JobState =
+  | { state: 'wait' | 'paused' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'completed' | 'failed' | 'missing' }
+  | { state: 'orphan'; locked: boolean; finished: 'completed' | 'failed' | undefined };
+
+const zsets = ['delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+const lists = ['wait', 'paused', 'active'] as const;
+
+/** The BullMQ state of each trial's job (whole lists read once; per id, pipelined EXISTS and ZSCOREs). */
+export async function jobStates(conn: Redis, prefix: string, ids: string[]): Promise<Map<string, JobState>> {
+  const base = `${prefix}:${TRIALS_QUEUE}`;
+  const inList = new Map<string, (typeof lists)[number]>();
+  for (const l of lists) for (const id of await conn.lrange(`${base}:${l}`, 0, -1)) inList.set(id, l);
+  const out = new Map<string, JobState>();
+  const per = 4 + zsets.length;
+  const chunk = 500;
   for (let i = 0; i < ids.length; i += chunk) {
     const part = ids.slice(i, i + chunk);
     const pipe = conn.pipeline();
-    for (const id of part) pipe.exists(keys.job(prefix, id));
+    for (const id of part) {
+      const job = keys.job(prefix, id);
+      pipe.exists(job).exists(`${job}:lock`).hget(job, 'finishedOn').hexists(job, 'returnvalue');
+      for (const z of zsets) pipe.zscore(`${base}:${z}`, id);
+    }
     const res = (await pipe.exec()) ?? [];
     part.forEach((id, j) => {
-      const [err, n] = res[j] ?? [null, 0];
-      if (err) throw err;
-      if (n === 0) missing.push(id);
+      const r = res.slice(j * per, (j + 1) * per).map(([err, v]) => {
+        if (err) throw err;
+        return v;
+      });
+      const [exists, locked, finishedOn, hasReturn] = r;
+      const list = inList.get(id);
+      const zset = zsets.find((_, k) => r[4 + k] !== null);
+      if (exists === 0) out.set(id, { state: 'missing' });
+      else if (list) out.set(id, { state: list });
+      else if (zset) out.set(id, { state: zset });
+      else {
+        const finished = finishedOn === null ? undefined : hasReturn === 1 ? 'completed' : 'failed';
+        out.set(id, { state: 'orphan', locked: locked === 1, finished });
+      }
     });
   }
-  return missing;
+  // A job can move between the list reads and the pipeline (wait → active → delayed): confirm each orphan
+  // in one MULTI, which runs atomically between BullMQ's scripts.
+  for (const [id, st] of out) {
+    if (st.state !== 'orphan' || st.locked) continue;
+    const m = conn.multi();
+    for (const l of lists) m.lpos(`${base}:${l}`, id);
+    for (const z of zsets) m.zscore(`${base}:${z}`, id);
+    m.exists(`${keys.job(prefix, id)}:lock`);
+    const r = ((await m.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    if (r.slice(0, lists.length + zsets.length).some((v) => v !== null) || r.at(-1) === 1) out.set(id, { ...st, locked: true });
+  }
+  return out;
 }

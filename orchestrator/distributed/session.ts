@@ -8,7 +8,9 @@ import type { TrialConfig } from '../../core/config.js';
 import { loadSweep, sweepSpecSchema, type SweepSpec } from '../sweep.js';
 import { expandSweep, type ExpandedTrial } from '../expand.js';
 import { drainCompleted, drainFailed, syncActive, syncHeartbeats, type CollectedResult, type CollectorContext } from './collector.js';
-import { enqueueTrials, missingJobs, type EnqueuePolicy } from './enqueue.js';
+import { enqueueTrials, jobStates, type EnqueuePolicy } from './enqueue.js';
+import { claimWriter } from '../writer-lock.js';
+import { bindSweepName } from '../sweep-binding.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
 import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from '../../core/protocol.js';
 import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from '../../core/redis.js';
@@ -43,6 +45,8 @@ export interface RunDistributedOptions extends SessionOptions {
   /** A sweep file to load, or an already parsed spec. */
   sweepPath?: string;
   spec?: SweepSpec;
+  /** Rebind a sweep name stored with a different spec to this one (`--replace`). @defaultValue false */
+  replace?: boolean;
 }
 
 export interface DistributedSummary {
@@ -70,8 +74,14 @@ export async function runDistributed(opts: RunDistributedOptions): Promise<Distr
   const file = opts.db ?? './hypersweep.db';
   const db = openDb(file, { migrate: true });
   try {
-    const { added } = upsertSweep(db, spec, trials);
-    return { ...(await new DistributedSession(db, spec, trials, target, opts).run(false)), added };
+    const release = claimWriter(db, file);
+    try {
+      bindSweepName(db, spec, trials, { replace: opts.replace ?? false, file });
+      const { added } = upsertSweep(db, spec, trials);
+      return { ...(await new DistributedSession(db, spec, trials, target, opts).run(false)), added };
+    } finally {
+      release();
+    }
   } finally {
     closeDb(db);
   }
@@ -90,6 +100,7 @@ export async function resumeDistributed(opts: ResumeOptions): Promise<Distribute
   const target = await checkTarget(opts);
   const file = opts.db ?? './hypersweep.db';
   const db = openDb(file, { migrate: true, mustExist: true });
+  const release = claimWriter(db, file);
   try {
     const row = getSweep(db, opts.sweep);
     if (!row) throw new HypersweepError(`resume: no sweep named "${opts.sweep}" in ${file}`);
@@ -99,6 +110,7 @@ export async function resumeDistributed(opts: ResumeOptions): Promise<Distribute
     }));
     return { ...(await new DistributedSession(db, spec, ranked(spec, trials), target, opts).run(true)), added: 0 };
   } finally {
+    release();
     closeDb(db);
   }
 }
@@ -226,16 +238,43 @@ class DistributedSession {
     this.log(`resume: retrying ${again.length} failed or cancelled trial(s)`);
   }
 
-  /** Enqueue the sweep's unfinished trials that have no job in Redis (lost, wiped, never added). */
+  /**
+   * Reconcile the database's unfinished trials with their jobs' BullMQ states (docs/distributed.md has the table):
+   * a trial without a job, or whose job hash is in no BullMQ list or set (an orphan: the list was lost), is
+   * enqueued again; an orphan that had finished goes back to the completed or failed set to be collected; waiting,
+   * active, delayed and prioritized jobs are left to the workers; completed and failed ones to the drains.
+   */
   private async reconcile(): Promise<void> {
     const open = pendingTrials(this.db, this.spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
-    const missing = new Set(await missingJobs(this.conn, this.target.prefix, open.map((t) => t.id)));
-    if (missing.size === 0) return;
-    const lost = open.filter((t) => missing.has(t.id));
-    const list = lost.map((t) => ({ id: t.id, config: this.configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
-    const stale = lost.filter((t) => t.status === 'running').map((t) => t.id);
+    const states = await jobStates(this.conn, this.target.prefix, open.map((t) => t.id));
+    const again: typeof open = [];
+    let refiled = 0;
+    for (const t of open) {
+      const st = states.get(t.id)!;
+      if (st.state === 'missing') again.push(t);
+      else if (st.state === 'orphan' && !st.locked) {
+        if (await this.refile(t.id, st.finished)) refiled += 1;
+        else again.push(t);
+      }
+    }
+    if (refiled > 0) this.log(`reconcile: ${refiled} finished job(s) found in no BullMQ set, filed back for collection`);
+    if (again.length === 0) return;
+    const orphans = again.filter((t) => states.get(t.id)!.state === 'orphan');
+    // An orphaned hash blocks a new job with the same id: remove it first (it holds no lock, no worker runs it).
+    for (const t of orphans) await this.queue.remove(t.id);
+    if (orphans.length > 0) this.log(`reconcile: ${orphans.length} job(s) in no BullMQ list (lost wait list?) re-added`);
+    const list = again.map((t) => ({ id: t.id, config: this.configs.get(t.id) ?? canonicalConfig(t.config, `trial ${t.id}`) }));
+    const stale = again.filter((t) => t.status === 'running').map((t) => t.id);
     if (stale.length > 0) markQueued(this.db, stale);
     this.enqueued += await enqueueTrials(this.queue, this.spec.name, list, this.policy);
+  }
+
+  /** An orphaned job that had finished: put it back into its completed or failed set. False if it had not finished. */
+  private async refile(id: string, finished: 'completed' | 'failed' | undefined): Promise<boolean> {
+    if (finished === undefined) return false;
+    const set = `${this.target.prefix}:${TRIALS_QUEUE}:${finished}`;
+    await this.conn.zadd(set, Date.now(), id);
+    return true;
   }
 
   private snapshot(): ProgressSnapshot {

@@ -15,6 +15,7 @@ export interface RunFlags {
   redis?: string;
   prefix?: string;
   local?: boolean;
+  replace?: boolean;
 }
 
 function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
@@ -51,6 +52,7 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
       redisUrl,
       prefix: flags.prefix,
       progressMs,
+      replace: flags.replace,
     });
     printNext(s.sweep, flags.db, s.counts);
     if (s.interrupted) process.exitCode = 130;
@@ -76,6 +78,7 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
     order,
     mode: flags.processes ? 'processes' : 'threads',
     progressMs,
+    replace: flags.replace,
   });
   const c = s.counts;
   if (s.ran > 0 || s.interrupted) {

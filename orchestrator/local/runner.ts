@@ -3,8 +3,9 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
-import { and, eq, like } from 'drizzle-orm';
-import { workers, type TrialStatus } from '../../schema/tables.js';
+import type { TrialStatus } from '../../schema/tables.js';
+import { claimWriter } from '../writer-lock.js';
+import { bindSweepName } from '../sweep-binding.js';
 import type { BackendName } from '../../core/backend.js';
 import { trialResultSchema } from '../../core/result.js';
 import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
@@ -43,6 +44,8 @@ export interface LocalRunOptions {
   progressMs?: number;
   /** Stop on SIGINT/SIGTERM, leaving the sweep resumable. @defaultValue true */
   handleSignals?: boolean;
+  /** Rebind a sweep name stored with a different spec to this one (`--replace`). @defaultValue false */
+  replace?: boolean;
   /** Trial-runner entry (tests); default: dist/orchestrator/local/thread.js. */
   entry?: string;
 }
@@ -76,8 +79,13 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalSummary> {
   ensureDbDir(file);
   const db = openDb(file, { migrate: true });
   try {
-    refuseSecondRunner(db, file);
-    return await new LocalRun(db, file, spec, list, opts).run();
+    const release = claimWriter(db, file);
+    try {
+      bindSweepName(db, spec, list, { replace: opts.replace ?? false, file });
+      return await new LocalRun(db, file, spec, list, opts).run();
+    } finally {
+      release();
+    }
   } finally {
     closeDb(db);
   }
@@ -92,41 +100,6 @@ function codeCommit(): string | null {
     return /^[0-9a-f]{40}$/.test(sha) ? sha : null;
   } catch {
     return null;
-  }
-}
-
-/**
- * One writer per database: refuse to start while another local runner on this host still uses the file (its
- * runner slots are registered in the workers table with its pid, which is still alive).
- */
-function refuseSecondRunner(db: Db, file: string): void {
-  const host = hostname();
-  // Check and claim in one immediate transaction, so two runs started at once cannot both pass.
-  db.transaction(
-    (tx) => {
-      const rows = tx.select().from(workers).where(and(eq(workers.host, host), like(workers.id, 'local-%'))).all();
-      for (const w of rows) {
-        if (w.pid === null || w.pid === process.pid || !pidAlive(w.pid)) continue;
-        throw new HypersweepError(
-          `--db ${file}: another \`hypersweep run\` (pid ${w.pid}) is writing this database; wait for it or stop it (one writer per file)`,
-        );
-      }
-      const now = new Date();
-      tx.insert(workers)
-        .values({ id: 'local-1', host, pid: process.pid, startedAt: now, heartbeatAt: now, currentTrial: null })
-        .onConflictDoUpdate({ target: workers.id, set: { host, pid: process.pid, heartbeatAt: now, currentTrial: null } })
-        .run();
-    },
-    { behavior: 'immediate' },
-  );
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -16,6 +16,7 @@ export default function define(program: Command): Command {
     .addOption(redisOption('distributed mode: enqueue on this Redis and collect results'))
     .addOption(prefixOption('distributed mode: BullMQ key prefix'))
     .option('--local', 'run locally even if $REDIS_URL is set')
+    .option('--replace', 'rebind a sweep name stored with a different spec to this file (stored trials are kept)')
     .action(async (file: string, flags: RunFlags) => {
       const { runRunCommand } = await import('../../local/command.js');
       await runRunCommand(file, flags);
