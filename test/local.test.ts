@@ -142,7 +142,7 @@ order: small-first
     });
     const second = await runCli(['run', sweep, '--db', db]);
     expect(second.code).toBe(2);
-    expect(second.stderr.trim()).toBe(`hypersweep: --db ${db}: another \`hypersweep run\` (pid ${child.pid}) is writing this database; wait for it or stop it (one writer per file)`);
+    expect(second.stderr.trim()).toBe(`hypersweep: --db ${db}: another hypersweep run or resume (pid ${child.pid}) is writing this database; wait for it or stop it (one writer per file)`);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).toBe('');
