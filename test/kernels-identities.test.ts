@@ -1,5 +1,5 @@
 /**
- * Analytic kernels against identities and naive per-entry evaluations of science.md's formulas (the engine runs
+ * Analytic kernels against identities and naive per-entry evaluations of docs/kernels.md's formulas (the engine runs
  * them as tiled per-layer maps with deduped x; these tests recompute entry by entry, in sum-of-products form).
  */
 import { describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ function standardNaive(a: number, c: number, b: number, depth: number): { nngp: 
   return { nngp: s, ntk: t };
 }
 
-/** Exact hypernetwork kernels at one pair, in science.md's product form. */
+/** Exact hypernetwork kernels at one pair, in docs/kernels.md's product form. */
 function hyperNaive(
   sf: number, sfa: number, sfb: number, tf: number, k: number, ka: number, kb: number, L: number,
 ): { gp: number; kg: number; hk: number } {
@@ -261,7 +261,7 @@ describe('exact kernels', () => {
   });
 });
 
-/** The official code's kernels as science.md describes them, per entry. */
+/** The official code's kernels as docs/kernels.md describes them, per entry. */
 function paperNaive(xa: number[], xb: number[], k: number, H: number, L: number): { sf: number; tf: number; gp: number; hk: number } {
   const shrink = (r: number) => Math.sign(r) * (Math.abs(r) - 1e-4);
   const k1 = (c: number) => {

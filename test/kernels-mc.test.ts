@@ -33,7 +33,7 @@ const gram = (n: number, f: (i: number, j: number) => number): Gram => {
 };
 
 /**
- * One sampled ReLU MLP in NTK parametrization (science.md): a⁰ = input, aˡ = √(2/n)·relu(Wˡaˡ⁻¹), o = Wᴰaᴰ⁻¹, W ~ N(0,1).
+ * One sampled ReLU MLP in NTK parametrization (docs/kernels.md): a⁰ = input, aˡ = √(2/n)·relu(Wˡaˡ⁻¹), o = Wᴰaᴰ⁻¹, W ~ N(0,1).
  * Returns the empirical NNGP aᴰ⁻¹·aᴰ⁻¹′ and the empirical NTK Σ_l (δˡ·δˡ′)(aˡ⁻¹·aˡ⁻¹′) from explicit per-layer
  * gradients (δˡ = ∂o/∂(Wˡaˡ⁻¹)).
  */
@@ -99,7 +99,7 @@ describe('standard ReLU MLP kernels', () => {
 });
 
 /**
- * The n → ∞ limit of f simulated exactly (science.md): every weight entry of g is Gaussian jointly across the distinct
+ * The n → ∞ limit of f simulated exactly (docs/kernels.md): every weight entry of g is Gaussian jointly across the distinct
  * x with covariance Σ_f, so W(x_p) = Σ_q C[p][q]·Ξ_q with C = chol(Σ_f) and Ξ_q iid N(0, 1) matrices. g is finite
  * (width m). Per draw: K̂_GP(u, u′) = Σ_f(x, x′)·(bᴸ⁻¹·bᴸ⁻¹′) and K̂_g(u, u′) = ⟨∇_W g(u), ∇_W g(u′)⟩.
  */
@@ -174,7 +174,7 @@ describe('hypernetwork kernels, n = ∞ simulated exactly, m = 1024', () => {
       const dGp = relFrob(gp, exact.gp), dHk = relFrob(hk, exact.hyperkernel);
       expect(dGp).toBeLessThan(TOL);
       expect(dHk).toBeLessThan(TOL);
-      // where x ≠ x′ the code's formulas are off by 20–60 % (science.md: 18–36 % on its experiments)
+      // where x ≠ x′ the code's formulas are off by 20–60 % (18–36 % on the paper's own experiments)
       const offExact = [relFrobOffX(gp, exact.gp, xIdx), relFrobOffX(hk, exact.hyperkernel, xIdx)];
       const offPaper = [relFrobOffX(gp, paper.gp, xIdx), relFrobOffX(hk, paper.hyperkernel, xIdx)];
       expect(offPaper[0]).toBeGreaterThan(Math.max(0.3, 4 * offExact[0]));

@@ -1,5 +1,5 @@
 /**
- * The two fixes the wasm backend needs (see engineering.md), in one place:
+ * The two fixes the wasm backend needs (docs/model.md), in one place:
  *  1. tfjs's BatchMatMul gradient calls matMul with transposeA/transposeB flags, which take a ~12× slower path
  *     on wasm. Re-registered here with explicit transposes and plain matMul (same math on every backend).
  *  2. wasm has no `UnsortedSegmentSum` kernel, so gather's gradient throws. A small JS kernel is registered.
