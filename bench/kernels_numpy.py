@@ -1,5 +1,5 @@
 """Vectorised numpy float64 reference for `npm run bench:kernels`: the exact hyperkernel Gram
-Θ_h = Θ_f ⊙ K_g (science.md), computed the idiomatic numpy way (whole-array ops, f-kernels once per distinct x
+Θ_h = Θ_f ⊙ K_g (docs/kernels.md), computed the idiomatic numpy way (whole-array ops, f-kernels once per distinct x
 via np.unique, row blocks to bound memory), then the Cholesky factorisation of kernel regression on it. Reads the
 problem written by bench/kernels.ts, prints one JSON line.
 
