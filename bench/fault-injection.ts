@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+// The project's one seeded generator, so a failing schedule can be replayed with the same seed.
+import { mulberry32 as rng } from '../worker/model/rng.js';
 
 export const faultKinds = [
   'kill-worker', 'kill-sandbox', 'kill-orchestrator', 'redis-restart', 'lose-wait-list', 'lose-job-hash', 'second-writer',
@@ -58,18 +60,6 @@ export interface FaultReport {
 const cli = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../bin/hypersweep.js' : '../bin/hypersweep.js', import.meta.url));
 const PREFIX = 'faults';
 const workerFlags = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '500', '--heartbeat-ms', '200', '--concurrency', '2'];
-
-/** mulberry32: a small seeded generator, so a failing schedule can be replayed with the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
