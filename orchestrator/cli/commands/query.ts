@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
 import { collect, dbOption, examples, formatOption, SWEEP_ARG, sweepName, sweepOption } from './_shared.js';
 
-/** Flags shared by every query subcommand. */
-function selection(cmd: Command): Command {
+/** The sweep, database, output format and filters: every query subcommand takes these. */
+function sweepSelection(cmd: Command): Command {
   return cmd
     .argument(SWEEP_ARG, 'the sweep, as --sweep NAME or positionally')
     .addOption(dbOption())
     .addOption(sweepOption())
     .addOption(formatOption(['table', 'csv', 'json'], 'table'))
-    .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, [])
+    .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, []);
+}
+
+/** sweepSelection plus the axes of the aggregate queries. */
+function selection(cmd: Command): Command {
+  return sweepSelection(cmd)
     .option('--by <keys>', 'group by these config keys, comma-separated (default: every key that varies, seed excluded)')
     .option('--x <key>', 'the x axis: slopes are fitted along it (default: the first varying key of widths, depths, the rest)')
     .option('--series <key>', 'the series key listed first (default: the other varying keys); one fit per series');
@@ -36,14 +41,7 @@ export default function define(program: Command): Command {
       const { runQuery } = await import('../../../schema/queries-cli.js');
       runQuery('movement', { ...opts, sweep: sweepName(sweep, opts.sweep) });
     });
-  const outputs = query
-    .command('outputs')
-    .description('h(u) at init across init seeds (data fixed): variance and excess kurtosis per probe point and pooled, beside K_GP(u,u) and 15/m')
-    .argument(SWEEP_ARG, 'the sweep, as --sweep NAME or positionally')
-    .addOption(dbOption())
-    .addOption(sweepOption())
-    .addOption(formatOption(['table', 'csv', 'json'], 'table'))
-    .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])
+  const outputs = sweepSelection(query.command('outputs').description('h(u) at init across init seeds (data fixed): variance and excess kurtosis per probe point and pooled, beside K_GP(u,u) and 15/m'))
     .option('--pooled-only', 'one row per group (the mean over probe points)')
     .action(async (sweep: string | undefined, opts: Record<string, unknown>) => {
       const { runOutputsQuery } = await import('../../../schema/queries-cli.js');
