@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { backendNames } from '../../../core/backend.js';
 import { HypersweepError } from '../../../core/errors.js';
 
 /** Flags several commands share, declared once (commander Options are single-use: these are factories). */
@@ -8,6 +9,9 @@ export const dbOption = () => new Option('--db <file>', 'results database (SQLit
 export const sweepOption = (what = 'sweep name (default: the only sweep in the database)') => new Option('--sweep <name>', what);
 /** The same sweep, positionally (`hypersweep status quickstart`); `--sweep` is the documented form. */
 export const SWEEP_ARG = '[sweep]';
+/** `--backend NAME`, its choices from the one list in core/backend.ts. */
+export const backendOption = (what = 'compute backend for training') =>
+  new Option('--backend <name>', `${what}: ${backendNames.join(' | ')}`);
 export const redisOption = (what = 'Redis URL') => new Option('--redis <url>', `${what} (default: $REDIS_URL)`);
 export const prefixOption = (what = 'BullMQ key prefix') =>
   new Option('--prefix <prefix>', `${what} (default: $HYPERSWEEP_PREFIX or "hypersweep")`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RunFlags } from '../../local/command.js';
-import { dbOption, examples, prefixOption, redisOption } from './_shared.js';
+import { backendOption, dbOption, examples, prefixOption, redisOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   const cmd = program
@@ -9,7 +9,7 @@ export default function define(program: Command): Command {
     .argument('<sweep>', 'sweep file (YAML), e.g. sweeps/quickstart.yaml')
     .addOption(dbOption())
     .option('--concurrency <n>', 'local mode: trials at once (default: one per core)')
-    .option('--backend <name>', 'local mode: compute backend for training (auto, native, wasm, cpu, tensorflow, webgpu)')
+    .addOption(backendOption('local mode: compute backend for training'))
     .option('--order <order>', 'listed | small-first (overrides the sweep file)')
     .option('--processes', 'local mode: run trials in child processes instead of worker threads')
     .option('--progress-ms <ms>', 'interval of the plain progress lines when not on a TTY', '5000')

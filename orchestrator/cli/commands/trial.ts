@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, examples, formatOption } from './_shared.js';
+import { backendOption, collect, examples, formatOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   const cmd = program
@@ -7,7 +7,7 @@ export default function define(program: Command): Command {
     .description('Run one trial (train a hypernetwork, measure its kernels) and print its result')
     .requiredOption('--config <file>', 'trial config (JSON, or YAML by extension)')
     .option('--set <key=value>', 'override a config key, dotted (f.width=512); value parsed as JSON, else a string; repeatable', collect, [])
-    .option('--backend <name>', 'auto | wasm | cpu | tensorflow | webgpu', 'auto')
+    .addOption(backendOption().default('auto'))
     .addOption(formatOption(['text', 'json'], 'text'))
     .option('--json', 'alias of --format json')
     .action(async (opts: Record<string, unknown>) => {

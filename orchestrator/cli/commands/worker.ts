@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WorkerFlags } from '../../distributed/commands.js';
-import { examples, prefixOption, redisOption } from './_shared.js';
+import { backendOption, examples, prefixOption, redisOption } from './_shared.js';
 
 export default function define(program: Command): Command {
   const cmd = program
@@ -9,7 +9,7 @@ export default function define(program: Command): Command {
     .addOption(redisOption())
     .addOption(prefixOption())
     .option('--concurrency <n>', 'trials at once, one sandbox each', '1')
-    .option('--backend <name>', 'compute backend for training: auto, native, wasm, cpu, tensorflow, webgpu (default: auto)')
+    .addOption(backendOption('compute backend for training, default auto'))
     .option('--threads', 'run sandboxes as worker threads instead of child processes')
     .option('--lock-duration-ms <ms>', 'job lock duration; a dead worker\'s trial is retried after about this long', '30000')
     .option('--stalled-interval-ms <ms>', 'how often this worker checks for stalled trials', '30000')
