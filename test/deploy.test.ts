@@ -237,13 +237,32 @@ describe('Dockerfiles', () => {
     expect(d).toMatch(/ENTRYPOINT \["node", "\/app\/bin\/hypersweep\.js"\]/);
   });
 
-  it('build the GPU worker on CUDA 11.2 / cuDNN 8 with tfjs-node-gpu matching tfjs-core', () => {
+  it('build the GPU worker on WebGPU over Vulkan, with the libraries the GPU machine check needed', () => {
     const d = read('Dockerfile.gpu');
-    expect(d).toMatch(/^FROM nvidia\/cuda:11\.2[\d.]*-cudnn8-/m);
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    expect(d).toContain(`@tensorflow/tfjs-node-gpu@${pkg.dependencies['@tensorflow/tfjs-core']}`);
-    const cmd = /^CMD (\[.*\])$/m.exec(d);
-    checkCommand(JSON.parse(cmd![1]!) as string[]);
+    expect(d).toMatch(/^FROM node:20-bookworm/m);
+    expect(d).not.toMatch(/nvidia\/cuda|tfjs-node-gpu@/); // no CUDA toolkit, no libtensorflow in the image
+    // The loader and GL dispatch libraries are the ones bench/device/bundle.sh carried to the H100 check.
+    const installed = new Set(/apt-get install[^\n]*?((?:lib[\w-]+\s*)+)/.exec(d)![1]!.trim().split(/\s+/));
+    const carried = new Set(/apt-get \$o download ([\w\s-]+)\)/.exec(read('bench/device/bundle.sh'))![1]!.trim().split(/\s+/));
+    expect([...installed].sort()).toEqual([...carried].sort());
+    expect(d).toMatch(/NVIDIA_DRIVER_CAPABILITIES=[\w,]*graphics/); // the toolkit mounts the Vulkan ICD only for it
+    const cmd = checkCommand(JSON.parse(/^CMD (\[.*\])$/m.exec(d)![1]!) as string[]);
+    expect(cmd.sub.name()).toBe('worker');
+    expect(cmd.flags.get('--backend')).toBe('webgpu');
+    const gpuWorker = services['worker-gpu']!;
+    expect(gpuWorker.build?.dockerfile).toBe('Dockerfile.gpu');
+    expect(checkCommand(gpuWorker.command!).flags.get('--backend')).toBe('webgpu');
+  });
+
+  it('run the GPU image\'s header examples against the CLI', () => {
+    const d = read('Dockerfile.gpu');
+    const runs = [...d.matchAll(/docker run [^\n]*?hypersweep-gpu (.+)$/gm)].map((m) => m[1]!.split(' '));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const argv of runs) {
+      const { flags } = checkCommand(argv);
+      const config = flags.get('--config');
+      if (typeof config === 'string') expect(existsSync(join(repoRoot, config))).toBe(true); // in the image (COPY . .)
+    }
   });
 
   it('give the runtime user a writable working directory (./hypersweep.db by default) and /data', () => {
