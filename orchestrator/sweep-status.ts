@@ -1,6 +1,6 @@
 import { and, asc, avg, count, eq, gte, ne, sql } from 'drizzle-orm';
 import { closeDb, openDb, type Db } from '../schema/db.js';
-import { getSweep, listSweeps, staleTrials, sweepCounts, type StatusCounts } from '../schema/store.js';
+import { getSweep, listSweeps, staleCount, staleTrials, sweepCounts, type StatusCounts } from '../schema/store.js';
 import { codeIdentity, describeCode } from '../core/code-identity.js';
 import { staleCodes } from './stale.js';
 import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
@@ -36,10 +36,13 @@ export function sweepsOverview(db: Db, now = Date.now()): string {
   if (all.length === 0) return 'no sweeps in this database yet (run `hypersweep run SWEEP.yaml`)';
   const head = ['sweep', 'task', 'trials', ...trialStatuses, 'stale', 'updated'];
   const hash = codeIdentity().hash;
-  const lines = [table([head, ...all.map((s) => [
-    s.name, s.task, ...countCells(s.counts), String(staleTrials(db, s.name, hash).length), s.updatedAt.toISOString().slice(0, 19).replace('T', ' '),
+  const stale = all.map((s) => staleCount(db, s.name, hash));
+  const lines = [table([head, ...all.map((s, i) => [
+    s.name, s.task, ...countCells(s.counts), String(stale[i]), s.updatedAt.toISOString().slice(0, 19).replace('T', ' '),
   ])])];
-  lines.push(`stale: finished trials produced by other code than this hypersweep (${describeCode(codeIdentity())}); \`run SWEEP.yaml --rerun-stale\` re-runs them`);
+  if (stale.some((n) => n > 0)) {
+    lines.push(`stale: finished trials produced by other code than this hypersweep (${describeCode(codeIdentity())}); \`run SWEEP.yaml --rerun-stale\` re-runs them`);
+  }
   const alive = liveWorkers(db, now);
   if (alive.length > 0) {
     lines.push('', `workers seen in the last ${liveWorkerMs / 60_000} min:`);
@@ -139,7 +142,7 @@ export async function runStatusCommand(sweep: string | undefined, flags: StatusF
   try {
     if (sweep === undefined) {
       const hash = codeIdentity().hash;
-      if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts, stale: staleTrials(db, s.name, hash).length }))));
+      if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts, stale: staleCount(db, s.name, hash) }))));
       else console.log(sweepsOverview(db));
     } else {
       const d = sweepDetail(db, sweep);

@@ -230,6 +230,17 @@ export function staleTrials(db: Db, sweep: string, currentHash: string): StaleTr
     .all();
 }
 
+/** How many of the sweep's finished trials are stale (staleTrials, counted in SQL). */
+export function staleCount(db: Db, sweep: string, currentHash: string): number {
+  const row = db
+    .select({ n: count() })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), inArray(trials.status, finishedStatuses), staleCode(currentHash)))
+    .get();
+  return row?.n ?? 0;
+}
+
 /** The codes that produced a sweep's finished trials, with their trial counts, most trials first. */
 export function sweepCodes(db: Db, sweep: string): Array<{ codeVersion: string | null; codeHash: string | null; gitCommit: string | null; trials: number }> {
   return db
