@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { trialConfigSchema } from './config.js';
 import { trialResultSchema } from './result.js';
 import { trialIdPattern } from './identity.js';
+import { codeIdentitySchema } from './code-identity.js';
 
 /**
  * The wire format between the orchestrator and workers: plain, versioned, validated with zod on both ends.
@@ -32,6 +33,12 @@ export const trialJobReturnSchema = z.strictObject({
   worker: z.string(),
   host: z.string(),
   result: trialResultSchema,
+  /**
+   * The code that produced the result (core/code-identity.ts). Optional, so results of workers older than this
+   * field still validate (stored with unknown provenance); an orchestrator older than it refuses results that
+   * carry it, so upgrade the orchestrator before the workers.
+   */
+  code: codeIdentitySchema.optional(),
 });
 export type TrialJobReturn = z.infer<typeof trialJobReturnSchema>;
 

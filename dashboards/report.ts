@@ -10,6 +10,8 @@ import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } fro
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
 import { assets } from './server.js';
 import { claimsSection } from './claims-section.js';
+import { sweepCodes } from '../schema/store.js';
+import { codeIdentity } from '../core/code-identity.js';
 
 /**
  * `hypersweep report`: one self-contained HTML file with the dashboard's charts and the query tables. The Vega
@@ -51,6 +53,19 @@ function section(title: string, fn: () => { table: Tabular; fit?: { what: string
     if (!(err instanceof HypersweepError)) throw err;
     return `<h3>${escapeHtml(title)}</h3><p class="muted">${escapeHtml(err.message)}</p>`;
   }
+}
+
+/** Which code produced the finished trials (version, code hash, commit), one row per code, this build's marked. */
+function codeTable(db: Db, sweep: string): string {
+  const codes = sweepCodes(db, sweep);
+  if (codes.length === 0) return '';
+  const current = codeIdentity().hash;
+  const rows = codes.map((c) => {
+    const hash = c.codeHash === null ? 'unknown (stored before provenance was recorded)' : c.codeHash;
+    const mark = c.codeHash === current ? 'this build' : 'other code';
+    return `<tr>${[cell(c.trials), c.codeVersion ?? '–', hash, c.gitCommit ?? '–', mark].map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`;
+  }).join('\n');
+  return `<h2>Code</h2><table id="codes"><thead><tr><th>finished trials</th><th>hypersweep</th><th>code hash</th><th>git commit</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {}): string {
@@ -98,6 +113,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
   const failedList = failed.rows.length
     ? `<h3>Failed trials (first ${failed.rows.length} of ${failed.total})</h3><ul id="failed">${failed.rows.map(failedItem).join('')}</ul>`
     : '';
+  const codeSection = codeTable(db, sweep);
   const when = (o.generatedAt ?? new Date()).toISOString();
   const bootstrap = `
 (function () {
@@ -145,6 +161,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
 <main>
 <h2>Status</h2>
 <table><thead><tr>${countHead}<th>progress</th></tr></thead><tbody><tr>${counts}<td>${(100 * status.progress).toFixed(1)}%</td></tr></tbody></table>
+${codeSection}
 ${claimsSection(db, sweep)}
 <h2>Charts</h2>
 <div class="grid">

@@ -1,6 +1,8 @@
 import { and, asc, avg, count, eq, gte, ne, sql } from 'drizzle-orm';
 import { closeDb, openDb, type Db } from '../schema/db.js';
-import { getSweep, listSweeps, sweepCounts, type StatusCounts } from '../schema/store.js';
+import { getSweep, listSweeps, staleCount, staleTrials, sweepCounts, type StatusCounts } from '../schema/store.js';
+import { codeIdentity, describeCode } from '../core/code-identity.js';
+import { staleCodes } from './stale.js';
 import { sweepTrials, trialStatuses, trials, workers } from '../schema/tables.js';
 import { HypersweepError } from '../core/errors.js';
 import { table } from './sweep-plan.js';
@@ -32,8 +34,15 @@ export function liveWorkers(db: Db, now = Date.now()) {
 export function sweepsOverview(db: Db, now = Date.now()): string {
   const all = listSweeps(db);
   if (all.length === 0) return 'no sweeps in this database yet (run `hypersweep run SWEEP.yaml`)';
-  const head = ['sweep', 'task', 'trials', ...trialStatuses, 'updated'];
-  const lines = [table([head, ...all.map((s) => [s.name, s.task, ...countCells(s.counts), s.updatedAt.toISOString().slice(0, 19).replace('T', ' ')])])];
+  const head = ['sweep', 'task', 'trials', ...trialStatuses, 'stale', 'updated'];
+  const hash = codeIdentity().hash;
+  const stale = all.map((s) => staleCount(db, s.name, hash));
+  const lines = [table([head, ...all.map((s, i) => [
+    s.name, s.task, ...countCells(s.counts), String(stale[i]), s.updatedAt.toISOString().slice(0, 19).replace('T', ' '),
+  ])])];
+  if (stale.some((n) => n > 0)) {
+    lines.push(`stale: finished trials produced by other code than this hypersweep (${describeCode(codeIdentity())}); \`run SWEEP.yaml --rerun-stale\` re-runs them`);
+  }
   const alive = liveWorkers(db, now);
   if (alive.length > 0) {
     lines.push('', `workers seen in the last ${liveWorkerMs / 60_000} min:`);
@@ -55,6 +64,8 @@ export interface SweepDetail {
   groups: Array<{ key: GroupKey; trials: number; finished: number; meanTrainLoss: number | null; meanTestLoss: number | null }>;
   running: Array<{ id: string; worker: string | null; host: string | null; startedAt: Date | null; attempts: number }>;
   failed: Array<{ id: string; attempts: number; error: string | null }>;
+  /** The code of this hypersweep, and the finished trials produced by other (or unknown) code, by code. */
+  code: { current: string; stale: number; staleCodes: string[] };
 }
 
 export function sweepDetail(db: Db, name: string): SweepDetail {
@@ -89,7 +100,14 @@ export function sweepDetail(db: Db, name: string): SweepDetail {
     groups,
     running: pick('running').map((t) => ({ id: t.id, worker: t.worker, host: t.host, startedAt: t.startedAt, attempts: t.attempts })),
     failed: pick('failed').map((t) => ({ id: t.id, attempts: t.attempts, error: t.error })),
+    code: staleSummary(db, name),
   };
+}
+
+function staleSummary(db: Db, sweep: string): SweepDetail['code'] {
+  const current = codeIdentity();
+  const stale = staleTrials(db, sweep, current.hash);
+  return { current: describeCode(current), stale: stale.length, staleCodes: staleCodes(stale) };
 }
 
 const num = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toPrecision(4));
@@ -97,6 +115,10 @@ const num = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.t
 export function formatDetail(d: SweepDetail): string {
   const c = d.counts;
   const lines = [`sweep ${d.sweep} (${d.task}): ${c.total} trials: ${trialStatuses.map((s) => `${s} ${c[s]}`).join(', ')}`];
+  const finished = c.completed + c.diverged;
+  lines.push(finished === 0 ? `code: this is ${d.code.current}` : d.code.stale === 0
+    ? `code: every finished trial was produced by this code (${d.code.current})`
+    : `code: ${d.code.stale} of ${finished} finished trials were produced by other code (${d.code.staleCodes.join('; ')}); this is ${d.code.current}; \`run SWEEP.yaml --rerun-stale\` re-runs them`);
   if (d.groups.length > 0) {
     lines.push('', table([
       [...d.by, 'trials', 'finished', 'mean train loss', 'mean test loss'],
@@ -119,7 +141,8 @@ export async function runStatusCommand(sweep: string | undefined, flags: StatusF
   const db = openDb(flags.db, { readonly: true });
   try {
     if (sweep === undefined) {
-      if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts }))));
+      const hash = codeIdentity().hash;
+      if (flags.json) console.log(JSON.stringify(listSweeps(db).map((s) => ({ sweep: s.name, task: s.task, counts: s.counts, stale: staleCount(db, s.name, hash) }))));
       else console.log(sweepsOverview(db));
     } else {
       const d = sweepDetail(db, sweep);

@@ -36,7 +36,7 @@ export const viewDdl: Record<string, string> = {
 SELECT st.sweep AS sweep, t.id AS trial_id, t.status, ${groupCols}, t.${column('seed')},
   json_extract(t.config, '$.train.optimizer') AS optimizer, json_extract(t.config, '$.train.steps') AS steps,
   json_extract(t.config, '$.g.input') AS g_input, json_extract(t.config, '$.kernels.probe') AS probe,
-  t.backend, t.attempts, t.train_loss, t.test_loss, t.test_accuracy, t.steps_run, t.error,
+  t.backend, t.code_version, t.code_hash, t.git_commit, t.attempts, t.train_loss, t.test_loss, t.test_accuracy, t.steps_run, t.error,
   ki.rel_frob AS init_ntk_distance, ki.alignment AS init_ntk_alignment,
   kf.rel_frob AS final_ntk_distance, kf.alignment AS final_ntk_alignment, kf.movement AS ntk_movement,
   gi.rel_frob AS init_gp_distance, gi.alignment AS init_gp_alignment,

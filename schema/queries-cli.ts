@@ -7,7 +7,8 @@ import { closeDb, openDb, readWith, upgradeDb, type Db } from './db.js';
 import { agreement, convergence, criterionText, kinds, modes, movement, phases } from './queries-aggregate.js';
 import { exportCurves, exportTrials } from './queries-export.js';
 import { agreementTable, convergenceTable, formats, movementTable, render, toCsv, type Rendered } from './queries-format.js';
-import { parseAxes, parseBy, parseWhere, resolveSweep } from './queries-keys.js';
+import { parseAxes, parseBy, parseCode, parseWhere, resolveSweep } from './queries-keys.js';
+import { codeIdentity } from '../core/code-identity.js';
 import { outputs, outputsTable } from './queries-outputs.js';
 
 /** CLI glue for `hypersweep query ...` and `hypersweep export`: validate flags, open read-only, print. */
@@ -17,6 +18,7 @@ const selectionFlags = z.object({
   sweep: z.string().min(1).optional(),
   format: z.enum(formats),
   where: z.array(z.string()).default([]),
+  code: z.string().optional(),
   by: z.string().optional(),
   x: z.string().optional(),
   series: z.string().optional(),
@@ -31,6 +33,8 @@ const positive = (flag: string) => z.string().optional().transform((s, ctx) => {
 
 const agreementFlags = selectionFlags.extend({ phase: z.enum(phases), kind: z.enum(kinds), mode: z.enum(modes) });
 const convergenceFlags = selectionFlags.extend({ eps: positive('--eps'), rel: positive('--rel') });
+
+const currentHash = (): string => codeIdentity().hash;
 
 function withDb<T>(file: string, fn: (db: Db) => T): T {
   const db = openDb(file, { readonly: true });
@@ -51,20 +55,22 @@ export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: R
   if (which === 'agreement') {
     const o = parseOrThrow(agreementFlags, raw, where);
     const filters = parseWhere(o.where);
+    const code = parseCode(o.code, currentHash);
     const by = parseBy(o.by);
     const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, phase: o.phase, kind: o.kind, mode: o.mode });
+      const r = agreement(db, { sweep: resolveSweep(db, o.sweep), where: filters, code, by, ...axes, phase: o.phase, kind: o.kind, mode: o.mode });
       return render(o.format, agreementTable(r), { query: 'agreement', sweep: r.sweep, phase: r.phase, kind: r.kind, mode: r.mode, by: r.by }, { what: 'distance', r });
     }));
   } else if (which === 'convergence') {
     const o = parseOrThrow(convergenceFlags, raw, where);
     if (o.eps !== undefined && o.rel !== undefined) throw new HypersweepError('query convergence: give --rel (relative to the first logged loss) or --eps (absolute), not both');
     const filters = parseWhere(o.where);
+    const code = parseCode(o.code, currentHash);
     const by = parseBy(o.by);
     const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes, eps: o.eps, rel: o.rel });
+      const r = convergence(db, { sweep: resolveSweep(db, o.sweep), where: filters, code, by, ...axes, eps: o.eps, rel: o.rel });
       const c = r.criterion;
       const crit = c.kind === 'relative' ? { rel: c.rel, eps: null } : { rel: null, eps: c.eps };
       return render(o.format, convergenceTable(r), { query: 'convergence', sweep: r.sweep, criterion: criterionText(c), ...crit, by: r.by });
@@ -72,10 +78,11 @@ export function runQuery(which: 'agreement' | 'convergence' | 'movement', raw: R
   } else {
     const o = parseOrThrow(selectionFlags, raw, where);
     const filters = parseWhere(o.where);
+    const code = parseCode(o.code, currentHash);
     const by = parseBy(o.by);
     const axes = parseAxes(o);
     emit(withDb(o.db, (db) => {
-      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, by, ...axes });
+      const r = movement(db, { sweep: resolveSweep(db, o.sweep), where: filters, code, by, ...axes });
       return render(o.format, movementTable(r), { query: 'movement', sweep: r.sweep, by: r.by }, { what: 'movement', r });
     }));
   }
@@ -87,8 +94,9 @@ const outputsFlags = selectionFlags.omit({ by: true }).extend({ pooledOnly: z.bo
 export function runOutputsQuery(raw: Record<string, unknown>): void {
   const o = parseOrThrow(outputsFlags, raw, 'query outputs');
   const filters = parseWhere(o.where);
+    const code = parseCode(o.code, currentHash);
   emit(withDb(o.db, (db) => {
-    const r = outputs(db, { sweep: resolveSweep(db, o.sweep), where: filters });
+    const r = outputs(db, { sweep: resolveSweep(db, o.sweep), where: filters, code });
     if (r.groups.length === 0) {
       throw new HypersweepError(`query outputs: no trial of sweep ${r.sweep} stored init outputs (run it with kernels.initOutputs: true and kernels.probe > 0)`);
     }
@@ -116,6 +124,7 @@ const exportFlags = z.object({
   format: z.enum(['csv', 'json']),
   out: z.string().min(1).optional(),
   where: z.array(z.string()).default([]),
+  code: z.string().optional(),
   curves: z.boolean().default(false),
 });
 
@@ -123,8 +132,9 @@ export function runExport(raw: Record<string, unknown>): void {
   const o = parseOrThrow(exportFlags, raw, 'export');
   if (o.out) assertOutNotInput(o.out, databaseFiles(o.db));
   const filters = parseWhere(o.where);
+    const code = parseCode(o.code, currentHash);
   const text = withDb(o.db, (db) => {
-    const sel = { sweep: resolveSweep(db, o.sweep), where: filters };
+    const sel = { sweep: resolveSweep(db, o.sweep), where: filters, code };
     const t = o.curves ? exportCurves(db, sel) : exportTrials(db, sel);
     return o.format === 'csv' ? toCsv(t) : JSON.stringify(t.rows, null, 1) + '\n';
   });

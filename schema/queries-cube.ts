@@ -88,5 +88,5 @@ export function cubeDirect(db: Db, sel: Selection): CubeRow[] {
 
 /** The cube of a selection: the stored one for a whole sweep, else one pass. */
 export function sweepCube(db: Db, sel: Selection): CubeRow[] {
-  return (sel.where ?? []).length === 0 ? readStoredCube(db, sel.sweep) : cubeDirect(db, sel);
+  return (sel.where ?? []).length === 0 && sel.code === undefined ? readStoredCube(db, sel.sweep) : cubeDirect(db, sel);
 }

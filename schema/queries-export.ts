@@ -19,6 +19,7 @@ export const kernelColumns: readonly string[] = [
 
 const trialColumns = [
   'id', 'status', 'trainLoss', 'testLoss', 'testAccuracy', 'stepsRun', 'backend', 'attempts', 'error',
+  'codeVersion', 'codeHash', 'gitCommit',
 ] as const;
 
 export interface ExportTable {

@@ -20,9 +20,43 @@ export interface Filter {
   value: ConfigValue;
 }
 
+/**
+ * A `--code` filter on the code that produced each trial's result (trials.code_hash): a hash or its prefix, the
+ * trials without provenance (`unknown`), or every trial not produced by a given hash (`stale`: other or unknown).
+ */
+export type CodeFilter = { prefix: string } | { unknown: true } | { staleAgainst: string };
+
 export interface Selection {
   sweep: string;
   where?: readonly Filter[];
+  code?: CodeFilter;
+}
+
+/**
+ * `--code current|stale|unknown|HASH` → a filter; `current` and `stale` compare with `currentHash()` (this
+ * process's code hash), called only for them. A HASH is 4 to 64 lower-case hex digits (a prefix matches).
+ */
+export function parseCode(raw: string | undefined, currentHash: () => string): CodeFilter | undefined {
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  if (v === 'current') return { prefix: currentHash() };
+  if (v === 'stale') return { staleAgainst: currentHash() };
+  if (v === 'unknown') return { unknown: true };
+  if (/^[0-9a-f]{4,64}$/.test(v)) return { prefix: v };
+  throw new HypersweepError(`--code ${raw}: expected current, stale, unknown or a code hash (4 to 64 hex digits, a prefix is enough)`);
+}
+
+function codeCondition(c: CodeFilter): SQL {
+  if ('unknown' in c) return sql`${trials.codeHash} is null`;
+  if ('staleAgainst' in c) return sql`(${trials.codeHash} is null or ${trials.codeHash} <> ${c.staleAgainst})`;
+  return sql`substr(${trials.codeHash}, 1, ${c.prefix.length}) = ${c.prefix}`;
+}
+
+/** The `--code` filter in words, for messages. */
+export function codeText(c: CodeFilter): string {
+  if ('unknown' in c) return 'code unknown';
+  if ('staleAgainst' in c) return `code other than ${c.staleAgainst.slice(0, 12)}`;
+  return `code ${c.prefix.slice(0, 12)}`;
 }
 
 function flattenKeys(obj: Record<string, unknown>, prefix = ''): string[] {
@@ -112,12 +146,13 @@ export function whereOf(sel: Selection, ...more: Array<SQL | undefined>): SQL | 
     const v = typeof f.value === 'boolean' ? Number(f.value) : f.value;
     return v === null ? sql`${keyExpr(f.key)} is null` : sql`${keyExpr(f.key)} = ${v}`;
   });
-  return and(eq(sweepTrials.sweep, sel.sweep), ...filters, ...more);
+  return and(eq(sweepTrials.sweep, sel.sweep), ...filters, ...(sel.code ? [codeCondition(sel.code)] : []), ...more);
 }
 
 /** The one-line user error for an empty selection. */
 export function noRows(sel: Selection, what: string): never {
   const w = (sel.where ?? []).map((f) => `${f.key}=${JSON.stringify(f.value)}`);
+  if (sel.code) w.push(codeText(sel.code));
   throw new HypersweepError(`no ${what} for sweep ${sel.sweep}${w.length ? ` where ${w.join(', ')}` : ''}`);
 }
 

@@ -1,6 +1,7 @@
-import { and, asc, count, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { TrialConfig } from '../core/config.js';
 import { trialResultSchema, type KernelAgreement, type TrialResult } from '../core/result.js';
+import type { CodeIdentity } from '../core/code-identity.js';
 import type { Db } from './db.js';
 import { keyValues } from './keys.js';
 import {
@@ -127,7 +128,7 @@ const finite = (x: number | null | undefined): number | null => (x === null || x
 
 /**
  * Store a trial's result: the trial row (status completed/diverged, scalar metrics, full metrics JSON, backend,
- * versions, timings, who ran it), its loss curve as metric_points (series `train_loss`) and its kernel agreement
+ * versions, timings, who ran it and with which code: `code`, null for a result without provenance), its loss curve as metric_points (series `train_loss`) and its kernel agreement
  * as kernel_metrics, in one transaction. Idempotent: recording the same result twice leaves one of each row
  * (the trial's previous points and kernel rows are replaced).
  */
@@ -135,7 +136,7 @@ export function recordResult(
   db: Db,
   id: string,
   result: TrialResult,
-  by: { worker: string; host: string; gitCommit?: string | null },
+  by: { worker: string; host: string; code?: CodeIdentity | null },
 ): void {
   const r = trialResultSchema.parse(result);
   db.transaction(
@@ -146,7 +147,9 @@ export function recordResult(
           status: r.status,
           worker: by.worker,
           host: by.host,
-          gitCommit: by.gitCommit ?? null,
+          codeVersion: by.code?.version ?? null,
+          codeHash: by.code?.hash ?? null,
+          gitCommit: by.code?.commit ?? null,
           backend: r.backend,
           versions: r.versions,
           timings: r.timings,
@@ -203,6 +206,73 @@ export function recordFailure(
         })
         .where(and(eq(trials.id, id), notInArray(trials.status, finishedStatuses)))
         .run();
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** A finished trial whose stored result another code produced (or unknown code: no provenance stored). */
+export interface StaleTrial {
+  id: string;
+  codeVersion: string | null;
+  codeHash: string | null;
+  gitCommit: string | null;
+}
+
+/** The sweep's completed or diverged trials whose code hash is not `currentHash` (NULL counts as stale). */
+export function staleTrials(db: Db, sweep: string, currentHash: string): StaleTrial[] {
+  return db
+    .select({ id: trials.id, codeVersion: trials.codeVersion, codeHash: trials.codeHash, gitCommit: trials.gitCommit })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), inArray(trials.status, finishedStatuses), staleCode(currentHash)))
+    .orderBy(asc(sql`${sweepTrials}.rowid`))
+    .all();
+}
+
+/** How many of the sweep's finished trials are stale (staleTrials, counted in SQL). */
+export function staleCount(db: Db, sweep: string, currentHash: string): number {
+  const row = db
+    .select({ n: count() })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), inArray(trials.status, finishedStatuses), staleCode(currentHash)))
+    .get();
+  return row?.n ?? 0;
+}
+
+/** The codes that produced a sweep's finished trials, with their trial counts, most trials first. */
+export function sweepCodes(db: Db, sweep: string): Array<{ codeVersion: string | null; codeHash: string | null; gitCommit: string | null; trials: number }> {
+  return db
+    .select({ codeVersion: trials.codeVersion, codeHash: trials.codeHash, gitCommit: trials.gitCommit, trials: count() })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(and(eq(sweepTrials.sweep, sweep), inArray(trials.status, finishedStatuses)))
+    .groupBy(trials.codeVersion, trials.codeHash, trials.gitCommit)
+    .orderBy(sql`count(*) desc`, asc(trials.codeHash))
+    .all();
+}
+
+const staleCode = (currentHash: string) => or(isNull(trials.codeHash), ne(trials.codeHash, currentHash));
+
+/**
+ * `run --rerun-stale`: put these finished trials whose result another code produced back in the queue, in one
+ * transaction. Their stored result stays until the new one replaces it (recordResult, one transaction); attempts
+ * restart at 0, so they count the attempts of the run that produced the stored result. Trials that are no longer
+ * stale (or no longer finished) are left alone. Returns how many were re-queued.
+ */
+export function requeueStale(db: Db, ids: string[], currentHash: string): number {
+  return db.transaction(
+    (tx) => {
+      let n = 0;
+      for (const part of chunk(ids, 500)) {
+        n += tx
+          .update(trials)
+          .set({ status: 'queued', attempts: 0, queuedAt: new Date(), error: null })
+          .where(and(inArray(trials.id, part), inArray(trials.status, finishedStatuses), staleCode(currentHash)))
+          .run().changes;
+      }
+      return n;
     },
     { behavior: 'immediate' },
   );

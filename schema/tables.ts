@@ -49,6 +49,9 @@ export const trials = sqliteTable(
     host: text('host'),
     backend: text('backend'),
     versions: text('versions', { mode: 'json' }).$type<TrialResult['versions']>(),
+    /** Provenance of the stored result (core/code-identity.ts): package version, code hash, git commit (or null). */
+    codeVersion: text('code_version'),
+    codeHash: text('code_hash'),
     gitCommit: text('git_commit'),
     timings: text('timings', { mode: 'json' }).$type<TrialResult['timings']>(),
     error: text('error'),

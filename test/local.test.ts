@@ -58,7 +58,7 @@ describe('local mode (hypersweep run without Redis)', () => {
     expect(rows).toHaveLength(12);
     expect(rows.every((t) => t.status === 'completed' && t.attempts === 1)).toBe(true);
     expect(new Set(rows.map((t) => t.worker)).size).toBe(3); // all slots took trials
-    expect(rows[0]!.git_commit).toMatch(/^[0-9a-f]{40}$/); // provenance: the checkout's commit
+    expect(rows[0]!.git_commit).toMatch(/^[0-9a-f]{40}(-dirty)?$/); // provenance: the checkout's commit
     const again = await runCli(['run', sweep, '--db', db, '--concurrency', '3']);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/all 12 trials already finished/);

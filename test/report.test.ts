@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
 import { closeDb, openDb } from '../schema/db.js';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { codeIdentity } from '../core/code-identity.js';
 
 let dir: string;
 let file: string;
@@ -46,6 +47,27 @@ describe('hypersweep report', () => {
     expect(html).toMatch(/Kernel agreement \(init, NTK, exact\)/);
     expect(html).toMatch(/Convergence/);
     expect(html).toContain(seeded[4].id); // the failed trial is listed
+  });
+
+  it('shows which code produced the finished trials, one row per code, this build marked', async () => {
+    const f = join(dir, 'codes.db');
+    copyFileSync(file, f);
+    const done = seeded.filter((t) => t.status === 'completed');
+    const here = codeIdentity();
+    const c = new Database(f);
+    const set = c.prepare('UPDATE trials SET code_version = ?, code_hash = ?, git_commit = ? WHERE id = ?');
+    for (const t of done.slice(0, 3)) set.run(here.version, here.hash, here.commit, t.id);
+    for (const t of done.slice(3, 5)) set.run('0.0.9', 'c'.repeat(64), null, t.id);
+    c.close();
+    const out = join(dir, 'codes.html');
+    expect((await runCli(['report', '--db', f, '--sweep', 'rep', '--out', out])).code).toBe(0);
+    const table = /<table id="codes">([\s\S]*?)<\/table>/.exec(readFileSync(out, 'utf8'))![1]!;
+    const rows = [...table.matchAll(/<tr>((?:<td>.*?<\/td>)+)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<td>(.*?)<\/td>/g)].map((x) => x[1]));
+    expect(rows).toEqual([
+      [String(done.length - 5), '–', 'unknown (stored before provenance was recorded)', '–', 'other code'],
+      ['3', here.version, here.hash, here.commit ?? '–', 'this build'],
+      ['2', '0.0.9', 'c'.repeat(64), '–', 'other code'],
+    ]);
   });
 
   it('renders offline in Chromium', async () => {

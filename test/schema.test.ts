@@ -59,6 +59,8 @@ describe('schema declaration and migrations', () => {
     copyFileSync(good, old);
     const c = new Database(old);
     c.exec('ALTER TABLE workers ADD COLUMN device text');
+    // nor the provenance columns (0003), which the view over trials names
+    c.exec('DROP VIEW v_trials_flat; ALTER TABLE trials DROP COLUMN code_version; ALTER TABLE trials DROP COLUMN code_hash');
     c.prepare('DELETE FROM __drizzle_migrations WHERE created_at > ?').run(journal.entries[0].when);
     c.exec("DELETE FROM sweep_cube WHERE f_width = 16"); // a stale cube: the upgrade must rebuild it from the tables
     c.close();
@@ -67,7 +69,7 @@ describe('schema declaration and migrations', () => {
     expect(read.stderr.trim().split('\n')).toHaveLength(1);
     expect(read.stderr).toMatch(/older hypersweep; upgrade its schema first with `hypersweep query views --db /);
     const up = await runCli(['query', 'views', '--db', old]);
-    expect(up.stdout).toMatch(/upgraded the schema \(2 migrations\)/);
+    expect(up.stdout).toMatch(new RegExp(`upgraded the schema \\(${journal.entries.length - 1} migrations\\)`));
     expect(up.code).toBe(0);
     const db = openDb(old, { readonly: true });
     expect(db.$client.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get()).toBe(journal.entries.length);

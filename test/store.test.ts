@@ -79,12 +79,13 @@ describe('the SQLite store', () => {
     upsertSweep(db, spec, list);
     const id = list[1]!.id;
     markRunning(db, id, { worker: 'w1', host: 'h1', attempt: 1 });
-    recordResult(db, id, result, { worker: 'w1', host: 'h1', gitCommit: 'abc' });
-    recordResult(db, id, result, { worker: 'w1', host: 'h1', gitCommit: 'abc' });
+    const code = { version: '0.1.0', hash: 'a'.repeat(64), commit: 'b'.repeat(40) };
+    recordResult(db, id, result, { worker: 'w1', host: 'h1', code });
+    recordResult(db, id, result, { worker: 'w1', host: 'h1', code });
     expect(rows(db, metricPoints)).toBe(result.curve.length);
     expect(rows(db, kernelMetrics)).toBe(8); // 2 phases × 2 kinds × 2 modes
     const t = db.select().from(trials).where(eq(trials.id, id)).get()!;
-    expect(t).toMatchObject({ status: 'completed', trainLoss: 0.01, testLoss: 0.02, stepsRun: 30, backend: 'wasm', gitCommit: 'abc', attempts: 1 });
+    expect(t).toMatchObject({ status: 'completed', trainLoss: 0.01, testLoss: 0.02, stepsRun: 30, backend: 'wasm', codeVersion: '0.1.0', codeHash: 'a'.repeat(64), gitCommit: 'b'.repeat(40), attempts: 1 });
     const movement = db.select().from(kernelMetrics).all().filter((k) => k.movement !== null);
     expect(movement).toEqual([expect.objectContaining({ phase: 'final', kind: 'ntk', mode: 'exact', movement: 0.05, relFrob: 0.2 })]);
     // A finished trial is not pulled back by a late duplicate start or failure.

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker, type Job } from 'bullmq';
+import { Child, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createConnection, redactUrl, type RedisTarget } from '../core/redis.js';
 import { TRIALS_QUEUE, keys, type Heartbeat } from '../core/protocol.js';
@@ -49,6 +49,35 @@ export interface TrialWorkerHandle {
   ready: Promise<void>;
 }
 
+const guarded = Symbol.for('hypersweep.guardSandboxStart');
+
+/**
+ * BullMQ 6.7's sandbox pool hangs a job for good when its child process dies while starting (before it reports
+ * its processor loaded): Child's exit handler drops every listener, including the one that would reject the
+ * start, so the job stays active and its lock keeps being renewed by this live process; no stall check ever
+ * frees it. This makes a child's exit during start reject the start, so the job fails with a retryable error
+ * and is retried like a trial whose sandbox died mid-run. Applied once per process; a BullMQ without that
+ * private method is left as it is.
+ */
+export function guardSandboxStart(): boolean {
+  const proto = Child.prototype as unknown as {
+    initChild?: (this: Child) => Promise<void>;
+    [guarded]?: true;
+  };
+  const original = proto.initChild;
+  if (typeof original !== 'function') return false;
+  if (proto[guarded]) return true;
+  proto.initChild = function (this: Child): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new Error(`sandbox exited while starting (code ${String(code)}, signal ${String(signal)})`));
+      this.once('exit', onExit);
+      original.call(this).then(resolve, reject).finally(() => this.off('exit', onExit));
+    });
+  };
+  proto[guarded] = true;
+  return true;
+}
 /** The compiled sandboxed processor (dist/worker/sandbox.js beside this file). */
 export function sandboxFile(): string {
   const file = fileURLToPath(new URL('./sandbox.js', import.meta.url));
@@ -67,6 +96,7 @@ export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
   const startedAt = Date.now();
   const env = { ...process.env, HYPERSWEEP_WORKER_ID: id, ...(o.backend ? { HYPERSWEEP_BACKEND: o.backend } : {}) };
 
+  guardSandboxStart();
   const connection = createConnection(o.target.url, { blocking: true });
   const control: Redis = createConnection(o.target.url);
   const worker = new Worker(TRIALS_QUEUE, sandboxFile(), {

@@ -13,6 +13,7 @@ import { classify, zodErrorLine } from '../core/errors.js';
 import { executeTrial } from './execute.js';
 import { trialProgressSchema } from '../core/progress.js';
 import { trialResultSchema } from '../core/result.js';
+import { codeIdentity } from '../core/code-identity.js';
 
 // A forked child whose parent died (kill -9) must not keep training: its result could never be delivered.
 if (typeof process.send === 'function') process.on('disconnect', () => process.exit(1));
@@ -80,7 +81,7 @@ export default async function processTrial(
   }
   const checked = trialResultSchema.safeParse(result);
   if (!checked.success) throw new UnrecoverableError(zodErrorLine(`trial ${trialId} result`, checked.error));
-  return trialJobReturnSchema.parse({ v: 1, trialId, worker: workerId, host: hostname(), result: checked.data });
+  return trialJobReturnSchema.parse({ v: 1, trialId, worker: workerId, host: hostname(), result: checked.data, code: codeIdentity() });
 }
 
 /** The job's protocol version when it is a number other than ours (malformed data is judged by the schema). */

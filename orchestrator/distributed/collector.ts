@@ -75,7 +75,7 @@ export async function drainCompleted(ctx: CollectorContext): Promise<number> {
   }
   ctx.db.transaction(
     () => {
-      for (const { ret } of good) recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host });
+      for (const { ret } of good) recordResult(ctx.db, ret.trialId, ret.result, { worker: ret.worker, host: ret.host, code: ret.code ?? null });
       setAttempts(ctx.db, good.map(({ job }) => ({ id: job.id!, attempts: attemptsOf(job) })));
       for (const { job, error } of bad) {
         recordFailure(ctx.db, job.id!, { error, attempts: attemptsOf(job), status: 'failed' });

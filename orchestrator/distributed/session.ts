@@ -12,6 +12,7 @@ import { enqueueTrials, jobStates, type EnqueuePolicy } from './enqueue.js';
 import { claimWriter } from '../writer-lock.js';
 import { bindSweepName } from '../sweep-binding.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
+import { handleStale } from '../stale.js';
 import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from '../../core/protocol.js';
 import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from '../../core/redis.js';
 
@@ -39,6 +40,8 @@ export interface SessionOptions {
   onResults?: (batch: CollectedResult[]) => void;
   /** Stop early (tests, embedding). */
   signal?: AbortSignal;
+  /** Re-queue finished trials whose stored result other code produced (`run --rerun-stale`). @defaultValue false */
+  rerunStale?: boolean;
 }
 
 export interface RunDistributedOptions extends SessionOptions {
@@ -158,7 +161,7 @@ class DistributedSession {
   private readonly configs: Map<string, TrialConfig>;
   private enqueued = 0;
   private counts: StatusCounts;
-  private readonly initialFinished: number;
+  private initialFinished: number;
   private running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
   private workers: Heartbeat[] = [];
 
@@ -203,6 +206,11 @@ class DistributedSession {
       await warnIfEvicting(this.conn, (l) => this.log(l));
       // Results that reached Redis while no orchestrator was running are written first.
       while ((await drainCompleted(this.ctx)) + (await drainFailed(this.ctx)) > 0) { /* drain */ }
+      // After the drain, so a result still waiting in Redis is judged (and re-run) like any stored one.
+      if (handleStale(this.db, spec.name, opts.rerunStale ?? false, (l) => this.log(l)).requeued > 0) {
+        this.counts = sweepCounts(this.db, spec.name);
+        this.initialFinished = finished(this.counts);
+      }
       if (retryFinal) await this.requeueFinal();
       await this.reconcile();
       this.log(`${spec.name}: ${this.counts.total} trials, ${this.enqueued} enqueued on ${redactUrl(target.url)} prefix ${target.prefix}`);

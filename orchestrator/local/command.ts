@@ -16,6 +16,7 @@ export interface RunFlags {
   prefix?: string;
   local?: boolean;
   replace?: boolean;
+  rerunStale?: boolean;
 }
 
 function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
@@ -53,6 +54,7 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
       prefix: flags.prefix,
       progressMs,
       replace: flags.replace,
+      rerunStale: flags.rerunStale,
     });
     printNext(s.sweep, flags.db, s.counts);
     if (s.interrupted) process.exitCode = 130;
@@ -79,6 +81,7 @@ export async function runRunCommand(file: string, flags: RunFlags): Promise<void
     mode: flags.processes ? 'processes' : 'threads',
     progressMs,
     replace: flags.replace,
+    rerunStale: flags.rerunStale,
   });
   const c = s.counts;
   if (s.ran > 0 || s.interrupted) {

@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
 import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import type { TrialStatus } from '../../schema/tables.js';
@@ -9,7 +7,9 @@ import { bindSweepName } from '../sweep-binding.js';
 import type { BackendName } from '../../core/backend.js';
 import { trialResultSchema } from '../../core/result.js';
 import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
+import { codeIdentity } from '../../core/code-identity.js';
 import { loadSweep, type SweepSpec } from '../sweep.js';
+import { handleStale } from '../stale.js';
 import { expandSweep, type ExpandedTrial } from '../expand.js';
 import { trialEtaWeight } from '../trial-cost.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
@@ -46,6 +46,8 @@ export interface LocalRunOptions {
   handleSignals?: boolean;
   /** Rebind a sweep name stored with a different spec to this one (`--replace`). @defaultValue false */
   replace?: boolean;
+  /** Re-run finished trials whose stored result other code produced (`--rerun-stale`). @defaultValue false */
+  rerunStale?: boolean;
   /** Trial-runner entry (tests); default: dist/orchestrator/local/thread.js. */
   entry?: string;
 }
@@ -59,6 +61,8 @@ export interface LocalSummary {
   added: number;
   /** Already completed or diverged before this run: skipped. */
   skipped: number;
+  /** Finished trials produced by other (or unknown) code when the run started; re-run with `rerunStale`. */
+  stale: number;
   /** Run (to a final status) by this run. */
   ran: number;
   counts: Record<TrialStatus, number>;
@@ -91,18 +95,6 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalSummary> {
   }
 }
 
-/** The commit of the hypersweep code running the trials (provenance for each result), if it is a git checkout. */
-function codeCommit(): string | null {
-  try {
-    const root = fileURLToPath(new URL('../../..', import.meta.url)); // dist/orchestrator/local → package root
-    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-    const sha = out.toString().trim();
-    return /^[0-9a-f]{40}$/.test(sha) ? sha : null;
-  } catch {
-    return null;
-  }
-}
-
 interface Pending {
   trial: ExpandedTrial;
   /** Attempts before this one (all runs). */
@@ -120,8 +112,10 @@ class LocalRun {
   private readonly t0 = Date.now();
   private readonly out: NodeJS.WritableStream;
   private readonly host = hostname();
-  private readonly gitCommit = codeCommit();
+  /** The code the pool runs (the same build as this process): recorded with every result. */
+  private readonly code = codeIdentity();
   private readonly added: number;
+  private readonly stale: number;
   /** Every trial's status, as the progress view counts it. */
   private readonly status = new Map<string, TrialStatus>();
   private readonly queue: Pending[];
@@ -149,6 +143,7 @@ class LocalRun {
   ) {
     this.out = opts.out ?? process.stdout;
     this.added = upsertSweep(db, spec, list).added;
+    this.stale = handleStale(db, spec.name, opts.rerunStale ?? false, (l) => this.out.write(`${l}\n`), this.code).stale;
     const rows = new Map(sweepTrialRows(db, spec.name).map((r) => [r.id, r]));
     // `running` rows here are left over from a run that was killed: nobody else writes this file.
     markQueued(db, list.filter((t) => rows.get(t.id)?.status === 'running').map((t) => t.id));
@@ -212,7 +207,7 @@ class LocalRun {
   private summary(): LocalSummary {
     const { spec, list, file } = this;
     const counts = this.snapshot([]).counts;
-    return { sweep: spec.name, db: file, total: list.length, added: this.added, skipped: this.skipped, ran: this.ranHere, counts, interrupted: this.interrupted, elapsedMs: Date.now() - this.t0 };
+    return { sweep: spec.name, db: file, total: list.length, added: this.added, skipped: this.skipped, stale: this.stale, ran: this.ranHere, counts, interrupted: this.interrupted, elapsedMs: Date.now() - this.t0 };
   }
 
   private snapshot(slots: Slot[]): LocalSnapshot {
@@ -289,7 +284,7 @@ class LocalRun {
       // A malformed result repeats on every attempt: failed at once, as the sandbox does.
       if (!r.success) this.retryOrFail(slot, p, { name: 'InvalidResult', message: zodErrorLine(`trial ${m.trialId} result`, r.error), kind: 'user' });
       else {
-        recordResult(this.db, m.trialId, r.data, { worker: slot.id, host: this.host, gitCommit: this.gitCommit });
+        recordResult(this.db, m.trialId, r.data, { worker: slot.id, host: this.host, code: this.code });
         this.finishTrial(m.trialId, r.data.status);
       }
     } else {

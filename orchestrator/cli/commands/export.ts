@@ -11,6 +11,7 @@ export default function define(program: Command): Command {
     .addOption(formatOption(['csv', 'json'], 'csv'))
     .option('--out <file>', 'write here (atomically: temp file + rename) instead of stdout')
     .option('--where <key=value>', 'filter on a config key, repeatable', collect, [])
+    .option('--code <code>', 'only trials produced by this code: current | stale | unknown | HASH (a prefix is enough)')
     .option('--curves', 'the logged curves instead, long format: trial, step, metric, value')
     .action(async (sweep: string | undefined, opts: Record<string, unknown>) => {
       const { runExport } = await import('../../../schema/queries-cli.js');

@@ -8,7 +8,8 @@ function sweepSelection(cmd: Command): Command {
     .addOption(dbOption())
     .addOption(sweepOption())
     .addOption(formatOption(['table', 'csv', 'json'], 'table'))
-    .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, []);
+    .option('--where <key=value>', 'filter on a config key, repeatable (f.depth=3, task=sphere; values compared as JSON)', collect, [])
+    .option('--code <code>', 'only trials produced by this code: current | stale | unknown | HASH (a prefix is enough)');
 }
 
 /** sweepSelection plus the axes of the aggregate queries. */

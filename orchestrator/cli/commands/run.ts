@@ -17,6 +17,7 @@ export default function define(program: Command): Command {
     .addOption(prefixOption('distributed mode: BullMQ key prefix'))
     .option('--local', 'run locally even if $REDIS_URL is set')
     .option('--replace', 'rebind a sweep name stored with a different spec to this file (stored trials are kept)')
+    .option('--rerun-stale', 're-run the finished trials whose stored result other code produced (another build, or unknown)')
     .action(async (file: string, flags: RunFlags) => {
       const { runRunCommand } = await import('../../local/command.js');
       await runRunCommand(file, flags);
