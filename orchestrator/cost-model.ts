@@ -42,11 +42,14 @@ const SPREAD_MIN = 0.15;
 const SPREAD_MAX = 1;
 
 /**
- * Ordinary least squares of seconds on work. Constraints: a ≥ 0 and b > 0 (a negative slope or intercept from a
- * few noisy points is refitted with that coefficient at zero); trials all of one size (no spread of work) keep
- * the prior's a and fit b alone. Fewer than MIN_FIT_SAMPLES samples: the prior.
+ * Least squares of seconds on work. The intercept is taken from the data only when the data pin it down: the OLS
+ * intercept is ≥ 0 and its standard error at most half of it. Otherwise (trials all of similar sizes, all with
+ * the same steps, a negative or noisy intercept) the prior's shape sets it: a = s·a₀, with s the least-squares
+ * scale of the prior's predictions to the measured times (a machine twice as slow has both coefficients twice as
+ * large), and b is fitted given that a (b = Σ(t − a)·w / Σw², kept > 0); `freeIntercept: false` always does this.
+ * Fewer than MIN_FIT_SAMPLES: the prior.
  */
-export function fitCost(samples: readonly CostSample[], prior: CostFit = PRIOR_FIT): CostFit {
+export function fitCost(samples: readonly CostSample[], prior: CostFit = PRIOR_FIT, opts: { freeIntercept?: boolean } = {}): CostFit {
   const pts = samples.filter((s) => Number.isFinite(s.work) && Number.isFinite(s.seconds) && s.work >= 0 && s.seconds > 0);
   const n = pts.length;
   if (n < MIN_FIT_SAMPLES) return { ...prior, source: 'prior', n };
@@ -58,26 +61,24 @@ export function fitCost(samples: readonly CostSample[], prior: CostFit = PRIOR_F
     sxx += (p.work - mx) ** 2;
     sxy += (p.work - mx) * (p.seconds - my);
   }
-  let a: number;
-  let b: number;
-  if (sxx <= 1e-12 * Math.max(mx * mx, 1)) {
-    // One size only: the intercept cannot be told from the slope; keep the prior's a.
-    a = Math.min(prior.a, my);
-    b = mx > 0 ? (my - a) / mx : prior.b;
-  } else {
+  let a = NaN;
+  let b = NaN;
+  if ((opts.freeIntercept ?? true) && sxx > 1e-12 * Math.max(mx * mx, 1) && n > 2) {
     b = sxy / sxx;
     a = my - b * mx;
-    if (a < 0) {
-      // Through the origin: b = Σxy / Σx².
-      a = 0;
-      b = pts.reduce((s, p) => s + p.work * p.seconds, 0) / pts.reduce((s, p) => s + p.work * p.work, 0);
-    }
-    if (!(b > 0)) {
-      b = 0;
-      a = my;
-    }
+    const rss = pts.reduce((s, p) => s + (p.seconds - a - b * p.work) ** 2, 0);
+    const seA = Math.sqrt((rss / (n - 2)) * (1 / n + (mx * mx) / sxx));
+    if (!(a >= 0 && b > 0 && seA <= 0.5 * a)) a = NaN;
   }
-  // The relative error of the samples' total, were the residuals independent: √Σr² / Σy, doubled.
+  if (Number.isNaN(a)) {
+    const pred = pts.map((p) => prior.a + prior.b * p.work);
+    const scale = pts.reduce((s, p, i) => s + p.seconds * pred[i]!, 0) / pred.reduce((s, q) => s + q * q, 0);
+    a = scale * prior.a;
+    const sww = pts.reduce((s, p) => s + p.work * p.work, 0);
+    b = sww > 0 ? pts.reduce((s, p) => s + (p.seconds - a) * p.work, 0) / sww : scale * prior.b;
+    if (!(b > 0)) b = scale * prior.b;
+  }
+  // The relative error of the samples' total, were the residuals independent: √Σr² / Σt, doubled.
   const r2 = pts.reduce((s, p) => s + (p.seconds - (a + b * p.work)) ** 2, 0);
   const rel = (2 * Math.sqrt(r2)) / (n * my);
   return { a, b, source: 'fit', n, spread: Math.min(SPREAD_MAX, Math.max(SPREAD_MIN, rel)) };
@@ -105,7 +106,10 @@ export function makespan(durations: readonly number[], workers: number, busy: re
 
 /** A fit for one host and backend, and where it came from in words. */
 export interface TimeModel {
+  /** The fit on all of the host's trials with this backend, its intercept set by the prior's shape (see fitCost). */
   fit: CostFit;
+  /** Per trial family (trialFamily) with at least MIN_FIT_SAMPLES trials: the free fit on that family's trials. */
+  families: Record<string, CostFit>;
   /** null: every host's trials (the distributed ETA). */
   host: string | null;
   /** The backend the fit is for; null when no trial of this host says (the prior). */
@@ -132,19 +136,32 @@ export function timeModelFor(rows: readonly TimedTrial[], host: string | null, b
   const mine = rows.filter((r) => (host === null || r.host === host) && r.config.task !== 'noop');
   const want = backend && backend !== 'auto' ? backend : [...mine].sort((x, y) => y.finishedAt - x.finishedAt)[0]?.backend ?? null;
   const used = want === null ? [] : mine.filter((r) => r.backend === want);
-  const fit = fitCost(used.map((r) => ({ work: trialWork(r.config), seconds: r.seconds })));
+  const sample = (r: TimedTrial) => ({ work: trialWork(r.config), seconds: r.seconds });
+  const fit = fitCost(used.map(sample), PRIOR_FIT, { freeIntercept: false });
+  const byFamily = new Map<string, TimedTrial[]>();
+  for (const r of used) byFamily.set(trialFamily(r.config), [...(byFamily.get(trialFamily(r.config)) ?? []), r]);
+  const families: Record<string, CostFit> = {};
+  for (const [f, rs] of byFamily) if (rs.length >= MIN_FIT_SAMPLES) families[f] = fitCost(rs.map(sample));
   const on = `${host === null ? 'every host' : `host ${host}`}${want ? `, backend ${want}` : ''}`;
   const source =
     fit.source === 'fit'
       ? `fit on ${fit.n} trials of ${on}`
       : `no measurements yet (${fit.n} trial${fit.n === 1 ? '' : 's'} of ${on}), prior: ${PRIOR_FIT.a} s + ${(1 / PRIOR_FIT.b / 1e9).toFixed(0)} GFLOP/s per trial`;
-  return { fit, host, backend: want, source };
+  return { fit, families, host, backend: want, source };
+}
+
+/**
+ * Trials whose fixed costs differ: the task, and whether it trains (a training step has a fixed cost of its own,
+ * which grows more than FLOPs do on a loaded machine). A family's intercept does not carry over to another one.
+ */
+export function trialFamily(config: TrialConfig): string {
+  return `${config.task}${config.train.steps > 0 ? '' : ' (no training)'}`;
 }
 
 /** Predicted wall seconds of one trial's compute (noop: its sleep). */
 export function trialSeconds(model: TimeModel, config: TrialConfig): number {
   if (config.task === 'noop') return config.noop.sleepMs / 1000;
-  return predictSeconds(model.fit, trialWork(config));
+  return predictSeconds(model.families[trialFamily(config)] ?? model.fit, trialWork(config));
 }
 
 export interface SweepTime {
@@ -166,6 +183,7 @@ export function sweepTime(model: TimeModel, configs: readonly TrialConfig[], wor
   const d = configs.map((c) => trialSeconds(model, c));
   const w = Math.max(1, Math.min(workers, configs.length));
   const wall = configs.length > 0 ? makespan(d, w) + POOL_START_SECONDS : 0;
-  const s = model.fit.spread;
+  const fams = configs.map((c) => model.families[trialFamily(c)] ?? model.fit);
+  const s = Math.max(...fams.map((f) => f.spread), 0);
   return { coreSeconds: d.reduce((x, y) => x + y, 0), wallSeconds: wall, workers: w, low: wall * Math.max(0, 1 - s), high: wall * (1 + s) };
 }

@@ -14,8 +14,15 @@ export function trialFlops(config: TrialConfig): number {
 }
 
 /**
+ * A training step's fixed cost, whatever its size, in FLOP-equivalents: dispatching some fifty tfjs ops and the loss
+ * read-back took ≈ 2 ms per step at the quickstart's smallest widths (2-core VM, native), where its FLOPs take 0.4 ms;
+ * 2 ms at the prior's 5 GFLOP/s is 10 MFLOP.
+ */
+export const STEP_OVERHEAD_FLOPS = 1e7;
+
+/**
  * The regressor of the time model (orchestrator/cost-model.ts): every FLOP a trial does, not only training.
- * Training (per-step estimate × steps, 0 steps counting 0); the empirical kernels at init and after training
+ * Training (per-step estimate plus STEP_OVERHEAD_FLOPS, × steps; 0 steps counting 0); the empirical kernels at init and after training
  * (per probe point and output, a forward and a backward pass through f and g: 3 × 2 FLOPs per weight use, and the
  * MC ensemble's extra forwards); the test evaluation (one forward per test row); mnist-completion's kernel
  * regression (a Cholesky of R×R per kernel and draw, R³/3, and the R×784 cross products). noop: its sleep, counted as
@@ -25,7 +32,7 @@ export function trialWork(config: TrialConfig): number {
   if (config.task === 'noop') return 0;
   const c = estimateTrialCost(config);
   const rows = taskRowsOf(config);
-  const train = c.flopsPerStep * config.train.steps;
+  const train = (c.flopsPerStep + STEP_OVERHEAD_FLOPS) * config.train.steps;
   const P = Math.min(config.kernels.probe, rows.train);
   const perPoint = 2 * (c.params + c.ngOutputs);
   const kernels = P > 0 ? 2 * P * perPoint * (3 * Math.max(1, config.g.outputs) + (config.kernels.ensemble - 1)) : 0;
