@@ -170,6 +170,8 @@ export interface SweepTime {
   /** Wall seconds on `workers` slots taking trials in order, plus the start-up of the pool. */
   wallSeconds: number;
   workers: number;
+  /** The relative band: the largest spread of the fits used. */
+  spread: number;
   /** wallSeconds × (1 ∓ spread). */
   low: number;
   high: number;
@@ -185,5 +187,5 @@ export function sweepTime(model: TimeModel, configs: readonly TrialConfig[], wor
   const wall = configs.length > 0 ? makespan(d, w) + POOL_START_SECONDS : 0;
   const fams = configs.map((c) => model.families[trialFamily(c)] ?? model.fit);
   const s = Math.max(...fams.map((f) => f.spread), 0);
-  return { coreSeconds: d.reduce((x, y) => x + y, 0), wallSeconds: wall, workers: w, low: wall * Math.max(0, 1 - s), high: wall * (1 + s) };
+  return { coreSeconds: d.reduce((x, y) => x + y, 0), wallSeconds: wall, workers: w, spread: s, low: wall * Math.max(0, 1 - s), high: wall * (1 + s) };
 }

@@ -42,7 +42,12 @@ export interface SweepPlan {
   /** This machine's total memory, the bound of overMachine. */
   machineMb: number;
   /** Time on this machine's local pool (`run` without --redis), and where the model comes from. */
-  time: SweepTime & { source: string; host: string | null; backend: string | null; a: number; b: number; fitTrials: number; spread: number };
+  time: SweepTime & {
+    source: string; host: string | null; backend: string | null;
+    /** The host/backend fit (intercept by the prior's shape) and the per-family fits that override it. */
+    a: number; b: number; fitTrials: number; spread: number;
+    families: Record<string, { a: number; b: number; n: number }>;
+  };
   /** With --redis: wall seconds on 1, 2, 4, … worker slots of this machine's speed (one trial per slot). */
   distributed: Array<{ slots: number; wallSeconds: number }>;
 }
@@ -92,7 +97,10 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[], machineBytes 
       sleepMs,
       coreSeconds: time.coreSeconds,
     },
-    time: { ...time, source: model.source, host: model.host, backend: model.backend, a: model.fit.a, b: model.fit.b, fitTrials: model.fit.n, spread: model.fit.spread },
+    time: {
+      ...time, source: model.source, host: model.host, backend: model.backend, a: model.fit.a, b: model.fit.b, fitTrials: model.fit.n, spread: time.spread,
+      families: Object.fromEntries(Object.entries(model.families).map(([k, f]) => [k, { a: f.a, b: f.b, n: f.n }])),
+    },
     distributed,
   };
 }
