@@ -87,7 +87,7 @@ export class EtaEstimator {
 
   /**
    * Milliseconds left, smoothed: the shown finish time follows the model's with a time constant of a tenth of the
-   * run's expected length (1 s to 60 s). 0 when nothing is left.
+   * time left (1 s to 60 s). 0 when nothing is left.
    */
   etaMs(nowMs: number): number {
     const raw = this.rawSeconds(nowMs) * 1000;
