@@ -220,9 +220,9 @@ order: small-first
     c.close();
   });
 
-  it('draws live progress on a TTY (counts, ETA by cost, each runner\'s trial) and plain lines otherwise', () => {
+  it('draws live progress on a TTY (counts, ETA, parallelism, each runner\'s trial) and plain lines otherwise', () => {
     const snap = {
-      sweep: 's', total: 10, ranHere: 4, toRun: 10, costDone: 10, costToRun: 100, elapsedMs: 10_000,
+      sweep: 's', total: 10, ranHere: 4, toRun: 10, etaMs: 90_000, workers: 2, elapsedMs: 10_000,
       counts: { queued: 4, running: 2, completed: 3, failed: 1, diverged: 0, cancelled: 0 },
       slots: [
         { id: 'local-1', current: { trialId: 'tabc', startedAt: Date.now() - 3000, progress: { phase: 'train', step: 40, steps: 200, loss: 0.5 } } },
@@ -236,7 +236,7 @@ order: small-first
     const frames = tty.text().split('\x1b[3F\x1b[J'); // the second frame redraws the 3 lines of the first
     expect(frames).toHaveLength(2);
     expect(frames[1]).toBe(frames[0]);
-    expect(frames[0]).toMatch(/^s 4\/10 \[#{10}\.{14}\]  completed 3  failed 1  running 2  queued 4  elapsed 10s  ETA 1m30s\n/);
+    expect(frames[0]).toMatch(/^s 4\/10 \[#{10}\.{14}\]  completed 3  failed 1  running 2  queued 4  elapsed 10s  ETA 1m30s  2 workers × 1 compute thread\n/);
     expect(frames[0]).toMatch(/\n  local-1: tabc 3s step 40\/200 loss 0\.500\n  local-2: idle\n$/);
     const plain = sink();
     const q = new LocalProgress(plain.out, false, 60_000);

@@ -88,6 +88,13 @@ describe('progress lines', () => {
     expect(line).toMatch(/ETA 4s/);
   });
 
+  it('take the time model\'s ETA when the session has one, and say the parallelism', () => {
+    const beat = (id: string, concurrency: number) => ({ v: 1 as const, id, host: 'h', pid: 1, backend: null, concurrency, current: [], startedAt: 0, heartbeatAt: 0 });
+    const line = summaryLine({ ...snap(12, 6000), etaMs: 125_000, workers: [beat('a', 2), beat('b', 4)] });
+    expect(line).toMatch(/ETA 2m05s/);
+    expect(line).toMatch(/workers 2 \(6 slots × 1 compute thread\)$/);
+  });
+
   it('give no ETA before anything finished', () => {
     expect(summaryLine(snap(0, 1000))).toMatch(/ETA \?/);
   });

@@ -14,22 +14,28 @@ export interface ProgressSnapshot {
   workers: Heartbeat[];
   /** Per trial id: the last progress reported by its worker. */
   progress: Map<string, unknown>;
+  /** Milliseconds left by the time model (orchestrator/eta.ts); absent or null: by the rate of trials. */
+  etaMs?: number | null;
 }
 
 
-/** `completed 5  running 2  queued 10  failed 0 …  8.1/s  ETA 2s`: one line of counts, rate and ETA. */
+/**
+ * `completed 5  running 2  queued 10  failed 0 …  8.1/s  ETA 2s  workers 3 (6 slots × 1 compute thread)`: one
+ * line of counts, rate, ETA and parallelism.
+ */
 export function summaryLine(p: ProgressSnapshot): string {
   const c = p.counts;
   const done = c.completed + c.diverged + c.failed + c.cancelled;
   const remaining = c.queued + c.running;
   const rate = p.elapsedMs > 0 ? (p.finishedHere * 1000) / p.elapsedMs : 0;
-  const eta = rate > 0 ? formatDuration((remaining / rate) * 1000) : '?';
+  const eta = p.etaMs != null ? formatDuration(p.etaMs) : rate > 0 ? formatDuration((remaining / rate) * 1000) : '?';
+  const slots = p.workers.reduce((s, w) => s + w.concurrency, 0);
   const parts = [
     `${p.sweep}: ${done}/${c.total} done`,
     `completed ${c.completed}`, `diverged ${c.diverged}`, `failed ${c.failed}`, `cancelled ${c.cancelled}`,
     `running ${c.running}`, `queued ${c.queued}`,
     `${rate.toFixed(rate >= 10 ? 0 : 2)} trials/s`, `ETA ${remaining === 0 ? '0s' : eta}`,
-    `workers ${p.workers.length}`,
+    `workers ${p.workers.length}` + (p.workers.length > 0 ? ` (${slots} slot${slots === 1 ? '' : 's'} × 1 compute thread)` : ''),
   ];
   return parts.join('  ');
 }

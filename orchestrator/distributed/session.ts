@@ -13,6 +13,9 @@ import { claimWriter } from '../writer-lock.js';
 import { bindSweepName } from '../sweep-binding.js';
 import { ProgressView, type ProgressSnapshot } from './progress.js';
 import { handleStale } from '../stale.js';
+import { timingRows } from '../../schema/cost-samples.js';
+import { timeModelFor, trialSeconds } from '../cost-model.js';
+import { EtaEstimator } from '../eta.js';
 import { TRIALS_QUEUE, keys, type Heartbeat, type TrialJobData } from '../../core/protocol.js';
 import { assertRedisReachable, checkRedisUrl, createConnection, redactUrl, resolveRedisTarget, type RedisTarget } from '../../core/redis.js';
 
@@ -164,6 +167,9 @@ class DistributedSession {
   private initialFinished: number;
   private running: Array<{ trialId: string; worker: string; progress: unknown }> = [];
   private workers: Heartbeat[] = [];
+  /** The ETA (same model as plan): built once the queue is reconciled. */
+  private eta: EtaEstimator | null = null;
+  private etaFinished = -1;
 
   constructor(
     private readonly db: Db,
@@ -213,6 +219,7 @@ class DistributedSession {
       }
       if (retryFinal) await this.requeueFinal();
       await this.reconcile();
+      this.startEta();
       this.log(`${spec.name}: ${this.counts.total} trials, ${this.enqueued} enqueued on ${redactUrl(target.url)} prefix ${target.prefix}`);
       await this.collect();
       this.counts = sweepCounts(this.db, spec.name);
@@ -285,11 +292,37 @@ class DistributedSession {
     return true;
   }
 
+  /** The trials left, each with the time model's seconds (a fit on every host's trials in this database). */
+  private startEta(): void {
+    const model = timeModelFor(timingRows(this.db), null);
+    const open = pendingTrials(this.db, this.spec.name).filter((t) => t.status === 'queued' || t.status === 'running');
+    const rank = this.policy.rank;
+    if (rank) open.sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0));
+    this.eta = new EtaEstimator(new Map(open.map((t) => [t.id, trialSeconds(model, this.configs.get(t.id) ?? t.config)])), 1);
+  }
+
+  /** Feed the ETA what changed (trials started, trials finished, worker slots) and read it. */
+  private etaMs(): number | null {
+    const eta = this.eta;
+    if (!eta) return null;
+    const now = Date.now();
+    eta.workers = Math.max(1, this.workers.reduce((s, w) => s + w.concurrency, 0));
+    for (const r of this.running) if (!eta.isRunning(r.trialId)) eta.started(r.trialId, now);
+    const done = finished(this.counts);
+    if (done !== this.etaFinished) {
+      this.etaFinished = done;
+      const open = new Set(pendingTrials(this.db, this.spec.name).filter((t) => t.status === 'queued' || t.status === 'running').map((t) => t.id));
+      for (const id of eta.unfinished()) if (!open.has(id)) eta.finished(id, now);
+    }
+    return eta.etaMs(now);
+  }
+
   private snapshot(): ProgressSnapshot {
     return {
       sweep: this.spec.name, counts: this.counts, finishedHere: finished(this.counts) - this.initialFinished,
       elapsedMs: Date.now() - this.t0, running: this.running, workers: this.workers,
       progress: new Map(this.running.map((r) => [r.trialId, r.progress])),
+      etaMs: this.etaMs(),
     };
   }
 

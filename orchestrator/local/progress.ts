@@ -18,29 +18,29 @@ export interface LocalSnapshot {
   ranHere: number;
   /** Trials this run set out to run. */
   toRun: number;
-  /** Estimated cost (trialEtaWeight) of the trials this run finished, and of all it set out to run: the ETA
-   *  extrapolates by cost, since small-first sweeps end with their largest trials. */
-  costDone: number;
-  costToRun: number;
+  /** Milliseconds left by the time model (orchestrator/eta.ts), smoothed; null: unknown. */
+  etaMs: number | null;
+  /** Trial runners, one trial each with one compute thread. */
+  workers: number;
   elapsedMs: number;
   slots: SlotView[];
 }
 
 
-/** The counts line: `quickstart 5/12 [#####.......] completed 5 running 2 queued 5 … ETA 40s`. */
+/** `2 workers × 1 compute thread`: the parallelism of a local run. */
+export const parallelism = (workers: number) => `${workers} worker${workers === 1 ? '' : 's'} × 1 compute thread`;
+
+/** The counts line: `quickstart 5/12 [#####.......] completed 5 running 2 queued 5 … ETA 40s  2 workers × 1 compute thread`. */
 export function countsLine(p: LocalSnapshot, barWidth = 0): string {
   const c = p.counts;
   const done = c.completed + c.diverged + c.failed + c.cancelled;
   const remaining = p.toRun - p.ranHere;
-  const byCost = p.costDone > 0 && p.costToRun > 0;
-  const rate = byCost ? p.costDone / p.elapsedMs : p.elapsedMs > 0 ? p.ranHere / p.elapsedMs : 0;
-  const left = byCost ? p.costToRun - p.costDone : remaining;
-  const eta = remaining <= 0 ? '0s' : rate > 0 ? formatDuration(left / rate) : '?';
+  const eta = remaining <= 0 ? '0s' : p.etaMs !== null ? formatDuration(p.etaMs) : '?';
   const filled = barWidth > 0 ? Math.round((barWidth * done) / Math.max(p.total, 1)) : 0;
   const bar = barWidth > 0 ? ` [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]` : '';
   const parts = [`${p.sweep} ${done}/${p.total}${bar}`, `completed ${c.completed}`];
   for (const s of ['diverged', 'failed', 'cancelled'] as const) if (c[s] > 0) parts.push(`${s} ${c[s]}`);
-  parts.push(`running ${c.running}`, `queued ${c.queued}`, `elapsed ${formatDuration(p.elapsedMs)}`, `ETA ${eta}`);
+  parts.push(`running ${c.running}`, `queued ${c.queued}`, `elapsed ${formatDuration(p.elapsedMs)}`, `ETA ${eta}`, parallelism(p.workers));
   return parts.join('  ');
 }
 

@@ -11,7 +11,9 @@ import { codeIdentity } from '../../core/code-identity.js';
 import { loadSweep, type SweepSpec } from '../sweep.js';
 import { handleStale } from '../stale.js';
 import { expandSweep, type ExpandedTrial } from '../expand.js';
-import { trialEtaWeight } from '../trial-cost.js';
+import { timingRows } from '../../schema/cost-samples.js';
+import { timeModelFor, trialSeconds } from '../cost-model.js';
+import { EtaEstimator } from '../eta.js';
 import { createPool, type PoolMode, type Slot } from './pool.js';
 import type { FromWorker } from './protocol.js';
 import { LocalProgress, type LocalSnapshot } from './progress.js';
@@ -121,10 +123,9 @@ class LocalRun {
   private readonly queue: Pending[];
   private readonly skipped: number;
   private readonly inFlight = new Map<string, Pending>();
-  /** Trials' relative sizes, for the ETA. */
-  private readonly cost: Map<string, number>;
-  private readonly costToRun: number;
-  private costDone = 0;
+  /** The ETA: the time model's seconds per trial, corrected as trials finish. */
+  private readonly eta: EtaEstimator;
+  private concurrency = 1;
   private readonly maxTries: number;
   private readonly progress: LocalProgress;
   private ranHere = 0;
@@ -156,8 +157,8 @@ class LocalRun {
       .map((trial) => ({ trial, priorAttempts: rows.get(trial.id)?.attempts ?? 0, tries: 0 }));
     for (const p of this.queue) this.status.set(p.trial.id, 'queued');
     this.skipped = list.length - this.queue.length;
-    this.cost = new Map(this.queue.map((p) => [p.trial.id, trialEtaWeight(p.trial.config)]));
-    this.costToRun = [...this.cost.values()].reduce((a, b) => a + b, 0);
+    const model = timeModelFor(timingRows(db, { host: this.host }), this.host, opts.backend);
+    this.eta = new EtaEstimator(new Map(this.queue.map((p) => [p.trial.id, trialSeconds(model, p.trial.config)])), 1);
     this.maxTries = 1 + spec.retries;
     this.progress = new LocalProgress(this.out, opts.tty ?? ('isTTY' in this.out && this.out.isTTY === true), opts.progressMs ?? 5000);
   }
@@ -170,6 +171,8 @@ class LocalRun {
     }
     const mode = opts.mode ?? 'threads';
     const concurrency = Math.max(1, Math.min(opts.concurrency, this.queue.length));
+    this.concurrency = concurrency;
+    this.eta.workers = concurrency;
     out.write(
       `${spec.name}: ${list.length} trials (${this.added} new, ${this.skipped} already finished), running ${this.queue.length} ` +
         `on ${concurrency} ${mode === 'processes' ? 'process' : 'thread'}${concurrency === 1 ? '' : mode === 'processes' ? 'es' : 's'}` +
@@ -215,14 +218,14 @@ class LocalRun {
     for (const s of this.status.values()) counts[s]++;
     return {
       sweep: this.spec.name, total: this.list.length, counts, ranHere: this.ranHere,
-      toRun: this.queue.length + this.inFlight.size + this.ranHere, costDone: this.costDone, costToRun: this.costToRun,
+      toRun: this.queue.length + this.inFlight.size + this.ranHere, etaMs: this.eta.etaMs(Date.now()), workers: this.concurrency,
       elapsedMs: Date.now() - this.t0, slots,
     };
   }
 
   private finishTrial(id: string, s: TrialStatus): void {
     this.status.set(id, s);
-    this.costDone += this.cost.get(id) ?? 0;
+    this.eta.finished(id, Date.now());
     this.inFlight.delete(id);
     this.ranHere++;
   }
@@ -241,6 +244,7 @@ class LocalRun {
       this.inFlight.delete(p.trial.id);
       this.status.set(p.trial.id, 'queued');
       this.queue.push(p); // retried after the others
+      this.eta.requeued(p.trial.id);
       this.out.write(`${p.trial.id} attempt ${p.tries}/${this.maxTries} failed on ${slot.id} (${line}); will retry\n`);
       return;
     }
@@ -264,6 +268,7 @@ class LocalRun {
       markRunning(this.db, p.trial.id, { worker: slot.id, host: this.host, attempt: p.priorAttempts + p.tries });
       heartbeat(this.db, slot.id, { currentTrial: p.trial.id, host: this.host });
       slot.current = { trialId: p.trial.id, startedAt: Date.now(), progress: null };
+      this.eta.started(p.trial.id, slot.current.startedAt);
       slot.send({ type: 'run', trialId: p.trial.id, config: p.trial.config, ...(this.opts.backend ? { backend: this.opts.backend } : {}) });
     }
     if (this.queue.length === 0 && this.inFlight.size === 0) this.resolveDone();

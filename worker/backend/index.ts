@@ -1,8 +1,11 @@
 /**
  * Choosing the TensorFlow.js backend. Every backend is loaded lazily and offline; asking for one that cannot run
  * here throws a HypersweepError saying why (never a silent fallback). `auto` tries tensorflow, webgpu, native
- * (wasm with native matmuls, see native.ts), then wasm, printing one line when native cannot load.
+ * (wasm with native matmuls, see native.ts), then wasm, printing one line when native cannot load. Its webgpu
+ * probe runs in a child process first, so that what Dawn and the Vulkan loader print on a machine without a usable
+ * GPU stays out of the output (shown with HYPERSWEEP_VERBOSE=1, set by `--verbose`).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -178,6 +181,63 @@ async function useWebgpu(): Promise<BackendInfo> {
   return { name: 'webgpu', device, ...(limits ? { gpu: limits } : {}), version: `tfjs-core ${tf.version_core}, tfjs-backend-webgpu ${wgpu.WebGPUBackend ? tf.version_core : "?"}` };
 }
 
+/** What the child-process probe found: a hardware adapter, or why not, and what the native code printed. */
+interface GpuProbe {
+  ok: boolean;
+  why: string;
+  stderr: string;
+}
+
+/** Adapters that are Vulkan on the CPU (mesa's lavapipe, SwiftShader): slower than native, never chosen by auto. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
+
+/** The child: request an adapter and print what it is as one JSON line on stdout (native warnings go to its stderr). */
+const PROBE_SCRIPT = `
+const m = await import(process.argv[1]);
+const a = await m.create([]).requestAdapter();
+const i = a?.info ?? {};
+process.stdout.write(JSON.stringify(a ? { adapter: [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' '), fallback: a.isFallbackAdapter === true || i.isFallbackAdapter === true } : { adapter: null }) + '\\n');
+process.exit(0);
+`;
+
+let gpuProbe: GpuProbe | null = null;
+
+/** Probe WebGPU once per process, in a child process whose stderr is kept (and shown only when verbose). */
+export function probeGpuQuietly(): GpuProbe {
+  if (gpuProbe) return gpuProbe;
+  let entry: string;
+  try {
+    entry = import.meta.resolve('webgpu');
+  } catch (e) {
+    return (gpuProbe = { ok: false, why: `npm package webgpu not found (${reason(e)})`, stderr: '' });
+  }
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT, entry], { encoding: 'utf8', timeout: 30_000, env: process.env });
+  const stderr = r.stderr ?? '';
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  let found: { adapter: string | null; fallback?: boolean } | null = null;
+  try {
+    found = JSON.parse(line) as { adapter: string | null; fallback?: boolean };
+  } catch {
+    found = null;
+  }
+  if (!found) gpuProbe = { ok: false, why: `the WebGPU probe failed (${r.error ? reason(r.error) : `exit ${r.status ?? r.signal}`})`, stderr };
+  else if (found.adapter === null) gpuProbe = { ok: false, why: 'no GPU adapter (needs libvulkan1 and a GPU Vulkan driver)', stderr };
+  else if (found.fallback || SOFTWARE_ADAPTER.test(found.adapter)) gpuProbe = { ok: false, why: `only a software adapter (${found.adapter})`, stderr };
+  else gpuProbe = { ok: true, why: found.adapter, stderr };
+  if (process.env.HYPERSWEEP_VERBOSE === '1' && stderr.trim()) {
+    process.stderr.write(stderr.trim().split('\n').map((l) => `hypersweep: webgpu probe: ${l}\n`).join(''));
+  }
+  return gpuProbe;
+}
+
+/** `auto`'s webgpu: the quiet probe first; only a hardware adapter is loaded in this process. */
+async function useWebgpuIfQuietlyFound(): Promise<BackendInfo> {
+  assertVulkanLoader();
+  const p = probeGpuQuietly();
+  if (!p.ok) throw new BackendUnavailableError('webgpu', p.why);
+  return useWebgpu();
+}
+
 /**
  * Throws when the active backend cannot read tensors synchronously (webgpu in Node has no dataSync), naming the
  * async variant to use instead. A bug in the caller, not a user error.
@@ -231,9 +291,9 @@ async function activate(name: BackendName): Promise<BackendInfo> {
     }
   }
   const tried: string[] = [];
-  for (const n of ['tensorflow', 'webgpu'] as const) {
+  for (const load of [useTensorflow, useWebgpuIfQuietlyFound]) {
     try {
-      return await loaders[n]();
+      return await load();
     } catch (e) {
       tried.push(reason(e));
     }

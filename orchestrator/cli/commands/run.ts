@@ -18,7 +18,9 @@ export default function define(program: Command): Command {
     .option('--local', 'run locally even if $REDIS_URL is set')
     .option('--replace', 'rebind a sweep name stored with a different spec to this file (stored trials are kept)')
     .option('--rerun-stale', 're-run the finished trials whose stored result other code produced (another build, or unknown)')
-    .action(async (file: string, flags: RunFlags) => {
+    .option('--verbose', 'show what the native GPU probe printed (Dawn, the Vulkan loader); quiet by default')
+    .action(async (file: string, flags: RunFlags & { verbose?: boolean }) => {
+      if (flags.verbose) process.env.HYPERSWEEP_VERBOSE = '1';
       const { runRunCommand } = await import('../../local/command.js');
       await runRunCommand(file, flags);
     });

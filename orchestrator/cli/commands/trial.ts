@@ -10,7 +10,9 @@ export default function define(program: Command): Command {
     .addOption(backendOption().default('auto'))
     .addOption(formatOption(['text', 'json'], 'text'))
     .option('--json', 'alias of --format json')
+    .option('--verbose', 'show what the native GPU probe printed (Dawn, the Vulkan loader); quiet by default')
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.verbose === true) process.env.HYPERSWEEP_VERBOSE = '1';
       const { runTrialCommand } = await import('../../../worker/trial/cli.js');
       await runTrialCommand(opts);
     });

@@ -16,7 +16,9 @@ export default function define(program: Command): Command {
     .option('--max-stalled-count <n>', 'stalls before BullMQ fails a trial (the orchestrator then re-enqueues it)', '1')
     .option('--heartbeat-ms <ms>', 'heartbeat and cancel-poll interval', '2000')
     .option('--shutdown-timeout-ms <ms>', 'on SIGINT/SIGTERM, wait this long for running trials', '30000')
-    .action(async (flags: WorkerFlags) => {
+    .option('--verbose', 'show what the native GPU probe printed (Dawn, the Vulkan loader); quiet by default')
+    .action(async (flags: WorkerFlags & { verbose?: boolean }) => {
+      if (flags.verbose) process.env.HYPERSWEEP_VERBOSE = '1';
       const { runWorkerCommand } = await import('../../distributed/commands.js');
       await runWorkerCommand(flags);
     });
