@@ -4,14 +4,19 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { zodErrorLine } from '../core/errors.js';
+import { HypersweepError, zodErrorLine } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import { kinds, modes, phases } from '../schema/queries-aggregate.js';
 import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
 import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
 import { LruCache } from './lru.js';
-import { type CubeSource, distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
+import { keyExpr, parseWhere } from '../schema/queries-keys.js';
+import { sweepClaims } from './claims-section.js';
+import {
+  type CubeSource, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
+  sweepKeys, sweepList, trialColumns, trialDetail, trialsPage,
+} from './data.js';
 
 /**
  * The dashboard's HTTP server (node:http). Static page + chart libraries from node_modules + a JSON API that
@@ -96,7 +101,12 @@ const params = {
   curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
   agreement: z.strictObject({ phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact') }),
   heatmap: z.strictObject({ metric: z.enum(heatmapMetrics).default('init_distance') }),
-  trials: z.strictObject({ offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional() }),
+  trials: z.strictObject({
+    offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional(),
+    sort: z.enum(trialColumns).optional(), dir: z.enum(sortDirs).default('asc'), where: z.string().max(2000).optional(),
+  }),
+  values: z.strictObject({ key: z.string().min(1).max(200) }),
+  running: z.strictObject({ limit: int(1, 100, 20), points: int(3, 2000, 200) }),
   trial: z.strictObject({ points: int(3, 5000, 200) }),
 };
 
@@ -109,6 +119,16 @@ function parse<T>(schema: z.ZodType<T>, query: URLSearchParams, where: string): 
   const r = schema.safeParse(obj);
   if (!r.success) throw new HttpError(400, zodErrorLine(where, r.error));
   return r.data;
+}
+
+/** A user error (a bad key in a filter) as a 400. */
+function userInput<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof HypersweepError) throw new HttpError(400, err.message);
+    throw err;
+  }
 }
 
 type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource) => unknown;
@@ -125,7 +145,27 @@ const routes: Array<[RegExp, Handler]> = [
   [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'), cube)],
   [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1]), cube))],
   [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
-  [/^\/api\/sweeps\/([^/]+)\/trials$/, (db, m, q) => trialsPage(db, needSweep(db, m[1]), parse(params.trials, q, 'trials'))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/trials$/,
+    (db, m, q) => {
+      const { where, ...o } = parse(params.trials, q, 'trials');
+      // where: `key=value` items separated by ';' (the value is read as JSON when it parses, as --where does).
+      const filters = userInput(() => parseWhere(where ? where.split(';').filter((w) => w.length > 0) : []));
+      return trialsPage(db, needSweep(db, m[1]), { ...o, where: filters });
+    },
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/keys$/, (db, m, q, cube) => (parse(params.none, q, 'keys'), sweepKeys(db, needSweep(db, m[1]), cube))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/values$/,
+    (db, m, q) => {
+      const { key } = parse(params.values, q, 'values');
+      userInput(() => keyExpr(key)); // an unknown key is a 400 with a "did you mean"
+      return keyValuesOf(db, needSweep(db, m[1]), key);
+    },
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/parallel$/, (db, m, q, cube) => (parse(params.none, q, 'parallel'), parallelData(needSweep(db, m[1]), cube))],
+  [/^\/api\/sweeps\/([^/]+)\/running$/, (db, m, q) => runningCurves(db, needSweep(db, m[1]), parse(params.running, q, 'running'))],
+  [/^\/api\/sweeps\/([^/]+)\/claims$/, (db, m, q) => (parse(params.none, q, 'claims'), sweepClaims(db, needSweep(db, m[1])))],
   [
     /^\/api\/trials\/([^/]+)$/,
     (db, m, q) => {
