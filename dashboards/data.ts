@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
-import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube } from '../schema/queries-aggregate.js';
+import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube, type AxisAsk } from '../schema/queries-aggregate.js';
 import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
 import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
 import { configKeys, keyExpr, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
@@ -56,6 +56,9 @@ export interface CurveTrial {
   id: string;
   fWidth: number;
   gWidth: number;
+  fDepth: number;
+  gDepth: number;
+  lr: number;
   seed: number;
   status: string;
   points: Array<[number, number]>;
@@ -89,7 +92,10 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
   const perCellRows = (perCell: number) =>
     cells.map((c) =>
       db
-        .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, seed: trials.seed, status: trials.status })
+        .select({
+          id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth, gDepth: trials.gDepth, lr: trials.lr,
+          seed: trials.seed, status: trials.status,
+        })
         .from(trials)
         .innerJoin(sweepTrials, and(eq(sweepTrials.trialId, trials.id), eq(sweepTrials.sweep, sweep)))
         .where(and(eq(trials.fWidth, c.fWidth), eq(trials.gWidth, c.gWidth), finished))
@@ -190,12 +196,13 @@ const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', x: null, sc
 /** The sweep's cube (schema/queries-cube.ts sweepCube), memoised by the caller while the database is unchanged. */
 export type CubeSource = (sweep: string) => CubeRow[];
 
-/** Kernel distance per width group (grouping by the config columns that vary), with the log-log slope. */
+/** Kernel distance per group (grouping by the config columns that vary), with the slope along x; `ask` picks x and the series key. */
 export function distanceChart(
-  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' }, cube?: CubeSource,
+  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' } & AxisAsk, cube?: CubeSource,
 ): WidthChart {
   try {
-    const r = cube && o.kind === 'ntk' && o.mode === 'exact'
+    const asked = o.x !== undefined || o.series !== undefined;
+    const r = cube && o.kind === 'ntk' && o.mode === 'exact' && !asked
       ? agreementFromCube(cube(sweep), sweep, o.phase)
       : agreement(db, { sweep, byVarying: cubeKeys, ...o });
     return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })));
@@ -205,10 +212,11 @@ export function distanceChart(
   }
 }
 
-/** NTK movement per width group, with the log-log slope. */
-export function movementChart(db: Db, sweep: string, cube?: CubeSource): WidthChart {
+/** NTK movement per group, with the slope along x. */
+export function movementChart(db: Db, sweep: string, cube?: CubeSource, ask: AxisAsk = {}): WidthChart {
   try {
-    const r = cube ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys });
+    const asked = ask.x !== undefined || ask.series !== undefined;
+    const r = cube && !asked ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys, ...ask });
     return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })));
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);

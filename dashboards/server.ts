@@ -11,7 +11,7 @@ import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
 import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
 import { LruCache } from './lru.js';
-import { keyExpr, parseWhere } from '../schema/queries-keys.js';
+import { keyExpr, parseAxes, parseWhere } from '../schema/queries-keys.js';
 import { sweepClaims } from './claims-section.js';
 import {
   type CubeSource, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
@@ -99,7 +99,11 @@ const int = (min: number, max: number, dflt: number) => z.coerce.number().int().
 const params = {
   none: z.strictObject({}),
   curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
-  agreement: z.strictObject({ phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact') }),
+  agreement: z.strictObject({
+    phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact'),
+    x: z.string().max(200).optional(), series: z.string().max(200).optional(),
+  }),
+  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional() }),
   heatmap: z.strictObject({ metric: z.enum(heatmapMetrics).default('init_distance') }),
   trials: z.strictObject({
     offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional(),
@@ -131,6 +135,11 @@ function userInput<T>(f: () => T): T {
   }
 }
 
+/** x and series name config keys (an unknown one is a 400 with a "did you mean"). */
+function checkAxes<T extends { x?: string; series?: string }>(o: T): T {
+  return { ...o, ...userInput(() => parseAxes(o)) };
+}
+
 type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource) => unknown;
 
 function needSweep(db: Db, name: string): string {
@@ -142,8 +151,11 @@ function needSweep(db: Db, name: string): string {
 const routes: Array<[RegExp, Handler]> = [
   [/^\/api\/sweeps$/, (db, _m, q) => (parse(params.none, q, 'sweeps'), sweepList(db))],
   [/^\/api\/sweeps\/([^/]+)\/curves$/, (db, m, q) => lossCurves(db, needSweep(db, m[1]), parse(params.curves, q, 'curves'))],
-  [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'), cube)],
-  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1]), cube))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/agreement$/,
+    (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), checkAxes(parse(params.agreement, q, 'agreement')), cube),
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => movementChart(db, needSweep(db, m[1]), cube, checkAxes(parse(params.movement, q, 'movement')))],
   [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
   [
     /^\/api\/sweeps\/([^/]+)\/trials$/,
