@@ -195,7 +195,7 @@ describe('dashboard views in Chromium', () => {
 
   it('filters by a config key and value', async () => {
     await page.selectOption('#filter-key', 'f.depth');
-    await page.waitForFunction(() => [...document.querySelectorAll('#filter-value option')].some((o) => o.textContent === '2'));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#filter-value option')).some((o) => o.textContent === '2'));
     expect(await page.locator('#filter-value option').allTextContents()).toEqual(['1', '2', '3']);
     await page.selectOption('#filter-value', { label: '2' });
     await page.click('#filter-add');

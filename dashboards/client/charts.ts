@@ -22,7 +22,16 @@ export const baseConfig = {
 
 const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '–' : Number(x.toPrecision(digits)).toString());
 
-const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+/** Items joined into lines of at most `width` characters (an item longer than that gets a line of its own): no subtitle is cut off. */
+export function wrapItems(items: readonly string[], width: number, sep = '   '): string[] {
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + sep.length + item.length <= width) lines[lines.length - 1] = last + sep + item;
+    else lines.push(item);
+  }
+  return lines;
+}
 
 /** The loss curves' colour keys: dotted config key → CurveTrial field. */
 export const curveKeys = { 'f.width': 'fWidth', 'g.width': 'gWidth', 'f.depth': 'fDepth', 'g.depth': 'gDepth', 'train.lr': 'lr', seed: 'seed' } as const;
@@ -51,7 +60,7 @@ export function lossCurvesSpec(curves: readonly CurveTrial[], o: { width?: numbe
     mark: { type: 'line', strokeWidth: 1.4, opacity: 0.8, interpolate: 'linear' },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step', axis: { labelOverlap: 'greedy' } },
-      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
       color: { field: 'value', type: 'ordinal', scale: { scheme: 'viridis' }, title: key },
       detail: { field: 'trial' },
       tooltip: [
@@ -78,7 +87,7 @@ export function tracesSpec(
     data: { values },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step', axis: { labelOverlap: 'greedy' } },
-      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
       color: {
         field: 'trace', type: 'nominal', title: o.legend, scale: { scheme: 'tableau10', domain: traces.map((t) => t.label) },
         legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
@@ -137,11 +146,14 @@ export function parallelSpec(p: ParallelInput, o: { width?: number; height?: num
       return v === null || !s.ok ? [] : [{ row: i, dim: s.d, pos: s.f(v), value: v, color: colorOf ? r[colorOf] : null, n: r.n }];
     }),
   );
+  // An axis's name says when it is on a log scale.
+  const shown = (d: string) => `${d}${scales.find((s) => s.d === d)?.log ? ' (log)' : ''}`;
+  for (const l of lines) l.dim = shown(l.dim);
   const ends = scales.filter((s) => s.ok).flatMap((s) => [
-    { dim: s.d, pos: 0, label: fmt(s.lo, 3) + (s.log ? ' (log)' : '') },
-    { dim: s.d, pos: 1, label: fmt(s.hi, 3) },
+    { dim: shown(s.d), pos: 0, label: fmt(s.lo, 3) },
+    { dim: shown(s.d), pos: 1, label: fmt(s.hi, 3) },
   ]);
-  const x = { field: 'dim', type: 'nominal', sort: dims, title: null, axis: { labelAngle: 0, labelLimit: 110, orient: 'bottom' } };
+  const x = { field: 'dim', type: 'nominal', sort: dims.map(shown), title: null, axis: { labelAngle: -20, labelAlign: 'right', labelLimit: 140, orient: 'bottom' } };
   const y = { field: 'pos', type: 'quantitative', axis: null, scale: { domain: [0, 1], nice: false, padding: 10 } };
   return {
     $schema: schema,
@@ -150,11 +162,11 @@ export function parallelSpec(p: ParallelInput, o: { width?: number; height?: num
     height: o.height ?? 280,
     title: {
       text: 'Config vs outcome (parallel coordinates)',
-      subtitle: [`one line per config cell (${p.rows.length}), means over seeds; each axis scaled min→max, "(log)" marks a log axis`,
+      subtitle: [`one line per config cell (${p.rows.length}), means over seeds; each axis runs from its min (bottom) to its max (top), "(log)": log scale`,
         `colour: ${colorOf ? parallelTitles[colorOf] : '–'} (log scale)`],
     },
     layer: [
-      { name: 'paxes', data: { values: dims.map((d) => ({ dim: d })) }, mark: { type: 'rule', color: '#9ca3af' }, encoding: { x } },
+      { name: 'paxes', data: { values: dims.map((d) => ({ dim: shown(d) })) }, mark: { type: 'rule', color: '#9ca3af' }, encoding: { x } },
       {
         name: 'plines',
         data: { values: lines },
@@ -260,7 +272,7 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       subtitle = chart.fits.length === 1
         ? [`slope ${one(chart.fits[0].fit)} (95% CI; OLS of ${against}, N=${chart.fits[0].fit.nPoints})`, `${sd}${ref}`]
         : [`slope per series (95% CI; OLS of ${against}); ${sd}${ref}`,
-            ...chunks(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 3).map((c) => c.join('   '))];
+            ...wrapItems(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 100)];
     } else subtitle = [chart.note ?? 'no fit', `${sd}${ref}`];
   }
   return {
@@ -274,7 +286,7 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       x: logX
         ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
         : { field: 'width', type: 'quantitative', scale: { zero: false, nice: false, padding: 12 }, title: chart.axis, axis: { tickMinStep: 1, labelOverlap: 'greedy' } },
-      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle },
+      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle, axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
     },
     layer: layers.map((l) => ({ ...l, encoding: { ...(l.encoding as Spec) } })),
     config: baseConfig,
