@@ -288,16 +288,52 @@ const sortExpr: Record<TrialColumn, SQL> = {
   movement: sql`${kf.movement}`, trainLoss: sql`${trials.trainLoss}`, testLoss: sql`${trials.testLoss}`,
 };
 
+/** Kernel columns: the (phase, kind) row and the column they read (exact mode). Fixed text, no user input. */
+const kernelSorts: Partial<Record<TrialColumn, { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; column: string }>> = {
+  initNtk: { phase: 'init', kind: 'ntk', column: 'rel_frob' }, finalNtk: { phase: 'final', kind: 'ntk', column: 'rel_frob' },
+  initGp: { phase: 'init', kind: 'gp', column: 'rel_frob' }, alignment: { phase: 'init', kind: 'ntk', column: 'alignment' },
+  movement: { phase: 'final', kind: 'ntk', column: 'movement' },
+};
+/** Columns that are never null (no "missing last" term: an index can give their order). */
+const notNull = new Set<TrialColumn>(['id', 'status', 'f.width', 'g.width', 'f.depth', 'g.depth', 'seed', 'train.lr']);
+
+/** Keeps a value by key while the database is unchanged (the server's; without one, nothing is kept). */
+export type Memo = <T>(key: string, compute: () => T) => T;
+const noMemo: Memo = (_key, compute) => compute();
+
 /**
- * One page of a sweep's trials: in the order they were added, or sorted by any column (missing values last,
- * ties in the order added), optionally of one status and filtered by config keys.
+ * The ids of a sweep's selected trials in table order: sorted (missing values last, ties in the order added) or
+ * in the order added. One pass over the selection that carries only the id and the sort value; kernel columns
+ * join only the kernel row they read.
  */
-export function trialsPage(db: Db, sweep: string, o: TrialsQuery): { total: number; rows: TrialRow[] } {
+function orderedIds(db: Db, sweep: string, o: TrialsQuery): string[] {
   const filtered = o.status !== undefined || (o.where ?? []).length > 0;
   const where = whereOf({ sweep, where: o.where }, o.status ? eq(trials.status, o.status) : undefined);
-  const total = filtered
-    ? db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0
-    : db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
+  const ks = o.sort ? kernelSorts[o.sort] : undefined;
+  const needTrials = filtered || (o.sort !== undefined && ks === undefined);
+  const joinTrials = needTrials ? sql`join ${trials} on ${trials.id} = ${sweepTrials.trialId}` : sql``;
+  const joinKernel = ks
+    ? sql.raw(`left join kernel_metrics k on k.trial_id = sweep_trials.trial_id and k.phase = '${ks.phase}' and k.kind = '${ks.kind}' and k.mode = 'exact'`)
+    : sql``;
+  const added = sql`${sweepTrials}.rowid`;
+  let order = added;
+  if (o.sort) {
+    const e = ks ? sql.raw(`k.${ks.column}`) : sortExpr[o.sort];
+    const dir = sql.raw(o.dir === 'desc' ? 'desc' : 'asc');
+    order = notNull.has(o.sort) ? sql`${e} ${dir}, ${added}` : sql`(${e}) is null, ${e} ${dir}, ${added}`;
+  }
+  return db
+    .all<{ id: string }>(sql`select ${sweepTrials.trialId} as id from ${sweepTrials} ${joinTrials} ${joinKernel} where ${where} order by ${order}`)
+    .map((r) => r.id);
+}
+
+/**
+ * One page of a sweep's trials: in the order they were added, or sorted by any column (missing values last,
+ * ties in the order added), optionally of one status and filtered by config keys. A sorted or filtered table is
+ * one pass for the ordered ids (kept by `memo` while the database is unchanged, so paging is a slice), then the
+ * page's rows by id.
+ */
+export function trialsPage(db: Db, sweep: string, o: TrialsQuery, memo: Memo = noMemo): { total: number; rows: TrialRow[] } {
   const select = db
     .select(rowFields)
     .from(sweepTrials)
@@ -305,20 +341,20 @@ export function trialsPage(db: Db, sweep: string, o: TrialsQuery): { total: numb
     .leftJoin(ki, kernelJoin(ki, 'init', 'ntk'))
     .leftJoin(kf, kernelJoin(kf, 'final', 'ntk'))
     .leftJoin(kg, kernelJoin(kg, 'init', 'gp'));
-  const added = asc(sql`${sweepTrials}.rowid`);
-  if (o.sort) {
-    const e = sortExpr[o.sort];
-    const dir = o.dir === 'desc' ? sql`desc` : sql`asc`;
-    const rows = select.where(where).orderBy(sql`(${e}) is null`, sql`${e} ${dir}`, added).limit(o.limit).offset(o.offset).all();
-    return { total, rows };
+  if (o.sort !== undefined || o.status !== undefined || (o.where ?? []).length > 0) {
+    const key = JSON.stringify(['trial-order', sweep, o.sort ?? null, o.dir ?? 'asc', o.status ?? null, o.where ?? []]);
+    const ids = memo(key, () => orderedIds(db, sweep, o));
+    const pageIds = ids.slice(o.offset, o.offset + o.limit);
+    const rows = pageIds.length ? select.where(and(eq(sweepTrials.sweep, sweep), inArray(trials.id, pageIds))).all() : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return { total: ids.length, rows: pageIds.flatMap((id) => byId.get(id) ?? []) };
   }
-  const rows = filtered
-    ? select.where(where).orderBy(added).limit(o.limit).offset(o.offset).all()
-    : // Unfiltered, added order: skip `offset` membership rows without joining each to its trial, then join the page.
-      select
-        .where(sql`${sweepTrials}.rowid in (select s2.rowid from ${sweepTrials} s2 where s2.sweep = ${sweep} order by s2.rowid limit ${o.limit} offset ${o.offset})`)
-        .orderBy(added)
-        .all();
+  const total = db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
+  // Unfiltered, added order: skip `offset` membership rows without joining each to its trial, then join the page.
+  const rows = select
+    .where(sql`${sweepTrials}.rowid in (select s2.rowid from ${sweepTrials} s2 where s2.sweep = ${sweep} order by s2.rowid limit ${o.limit} offset ${o.offset})`)
+    .orderBy(asc(sql`${sweepTrials}.rowid`))
+    .all();
   return { total, rows };
 }
 

@@ -14,7 +14,7 @@ import { LruCache } from './lru.js';
 import { keyExpr, parseAxes, parseWhere } from '../schema/queries-keys.js';
 import { sweepClaims } from './claims-section.js';
 import {
-  type CubeSource, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
+  type CubeSource, type Memo, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
   sweepKeys, sweepList, trialColumns, trialDetail, trialsPage,
 } from './data.js';
 
@@ -140,7 +140,7 @@ function checkAxes<T extends { x?: string; series?: string }>(o: T): T {
   return { ...o, ...userInput(() => parseAxes(o)) };
 }
 
-type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource) => unknown;
+type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource, memo: Memo) => unknown;
 
 function needSweep(db: Db, name: string): string {
   if (!sweepExists(db, name)) throw new HttpError(404, `no sweep named '${name}'`);
@@ -159,11 +159,11 @@ const routes: Array<[RegExp, Handler]> = [
   [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
   [
     /^\/api\/sweeps\/([^/]+)\/trials$/,
-    (db, m, q) => {
+    (db, m, q, _cube, memo) => {
       const { where, ...o } = parse(params.trials, q, 'trials');
       // where: `key=value` items separated by ';' (the value is read as JSON when it parses, as --where does).
       const filters = userInput(() => parseWhere(where ? where.split(';').filter((w) => w.length > 0) : []));
-      return trialsPage(db, needSweep(db, m[1]), { ...o, where: filters });
+      return trialsPage(db, needSweep(db, m[1]), { ...o, where: filters }, memo);
     },
   ],
   [/^\/api\/sweeps\/([^/]+)\/keys$/, (db, m, q, cube) => (parse(params.none, q, 'keys'), sweepKeys(db, needSweep(db, m[1]), cube))],
@@ -232,6 +232,8 @@ export function dashboardCacheStats(server: Server): CacheStats {
 
 /** Sweeps whose aggregate cube is kept (each is a few rows per width cell). */
 const maxCubes = 32;
+/** Trial orders kept (sort × filter combinations). */
+const maxOrders = 8;
 
 /** Serve `db`, or the connection `source` gives at each request (a LiveReader's, which may be replaced). */
 export function createDashboardServer(source: Db | (() => Db), opts: DashboardOptions = {}): Server {
@@ -253,6 +255,17 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
       }
     }
     return c;
+  };
+  // Sorted/filtered trial orders (id lists, about 2 MB per 100,000 trials), kept while the database is unchanged.
+  const memoed = new Map<string, unknown>();
+  const memo: Memo = <T>(key: string, compute: () => T): T => {
+    if (memoed.has(key)) return memoed.get(key) as T;
+    const v = compute();
+    if (useCache) {
+      if (memoed.size >= maxOrders) memoed.delete(memoed.keys().next().value!);
+      memoed.set(key, v);
+    }
+    return v;
   };
   let version = -1;
   let versionAt = 0;
@@ -294,12 +307,13 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
       if (v !== version && now - versionAt >= minRefreshMs) {
         cache.clear();
         cubes.clear();
+        memoed.clear();
         version = v;
         versionAt = now;
       }
       let body = cache.get(key);
       if (body === undefined) {
-        body = JSON.stringify(handler(db, args, url.searchParams, cube));
+        body = JSON.stringify(handler(db, args, url.searchParams, cube, memo));
         if (useCache) cache.set(key, body);
       }
       return send(res, 200, 'application/json; charset=utf-8', body);

@@ -5,7 +5,7 @@
  */
 import type { CurveTrial, RunningCurve, SweepStatus, TrialDetail, TrialRow, WidthChart } from '../data.js';
 import type { HeatmapCell, HeatmapMetric } from '../../schema/queries-heatmap.js';
-import { heatmapSpec, lossCurvesSpec, parallelSpec, tracesSpec, trialCurveSpec, widthSpec, type ParallelInput, type Spec } from './charts.js';
+import { curveKeys, heatmapSpec, lossCurvesSpec, parallelSpec, tracesSpec, trialCurveSpec, widthSpec, type ParallelInput, type Spec } from './charts.js';
 import type { ClaimResult } from '../../schema/claims/evaluate.js';
 
 type Embed = (el: HTMLElement, spec: Spec, opts: Record<string, unknown>) => Promise<{ view: { finalize(): void } }>;
@@ -190,7 +190,9 @@ const axesQuery = () => `${state.x ? `&x=${enc(state.x)}` : ''}${state.series ? 
 
 async function refreshCurves(): Promise<void> {
   const r = await api<{ trials: CurveTrial[] }>(sweepApi('curves?limit=40&points=60'));
-  await draw('curves', lossCurvesSpec(r.trials, { colorKey: state.series || undefined }));
+  // Colour: the chosen series key, else the first varying key other than the widths (the charts' usual series).
+  const auto = varying.find((k) => k !== 'f.width' && k !== 'g.width' && k in curveKeys);
+  await draw('curves', lossCurvesSpec(r.trials, { colorKey: state.series || auto }));
 }
 
 async function refreshDistance(): Promise<void> {
