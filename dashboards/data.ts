@@ -89,8 +89,8 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
       .get();
   }
   const picked: CurveTrial[] = [];
-  const perCellRows = (perCell: number) =>
-    cells.map((c) =>
+  const perCellRows = (list: typeof cells, perCell: number) =>
+    list.map((c) =>
       db
         .select({
           id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth, gDepth: trials.gDepth, lr: trials.lr,
@@ -103,7 +103,14 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
         .limit(perCell)
         .all(),
     );
-  const byCell = perCellRows(Math.max(1, Math.ceil(o.limit / Math.max(1, cells.length)))).filter((r) => r.length > 0);
+  let byCell = perCellRows(cells, Math.max(1, Math.ceil(o.limit / Math.max(1, cells.length)))).filter((r) => r.length > 0);
+  // Cells of other sweeps (or with no finished trial) took a share: ask again, over the cells that have trials.
+  if (byCell.length > 0 && byCell.length < cells.length) {
+    const share = Math.ceil(o.limit / byCell.length);
+    if (byCell.some((r) => r.length === Math.ceil(o.limit / cells.length))) {
+      byCell = perCellRows(byCell.map((r) => ({ fWidth: r[0].fWidth, gWidth: r[0].gWidth })), share).filter((r) => r.length > 0);
+    }
+  }
   // Round-robin over the cells that have finished trials: lowest seeds first, at most `limit` in all.
   for (let k = 0; picked.length < o.limit && byCell.some((r) => r.length > k); k++) {
     for (const rows of byCell) if (rows[k] && picked.length < o.limit) picked.push({ ...rows[k], points: [] });
@@ -302,9 +309,9 @@ export type Memo = <T>(key: string, compute: () => T) => T;
 const noMemo: Memo = (_key, compute) => compute();
 
 /**
- * The ids of a sweep's selected trials in table order: sorted (missing values last, ties in the order added) or
- * in the order added. One pass over the selection that carries only the id and the sort value; kernel columns
- * join only the kernel row they read.
+ * The ids of one page of a sweep's selected trials in table order: sorted (missing values last, ties in the
+ * order added) or in the order added. The sort carries only the id and the sort value (SQLite keeps the top
+ * offset + limit); kernel columns join only the kernel row they read.
  */
 function orderedIds(db: Db, sweep: string, o: TrialsQuery): string[] {
   const filtered = o.status !== undefined || (o.where ?? []).length > 0;
@@ -323,15 +330,14 @@ function orderedIds(db: Db, sweep: string, o: TrialsQuery): string[] {
     order = notNull.has(o.sort) ? sql`${e} ${dir}, ${added}` : sql`(${e}) is null, ${e} ${dir}, ${added}`;
   }
   return db
-    .all<{ id: string }>(sql`select ${sweepTrials.trialId} as id from ${sweepTrials} ${joinTrials} ${joinKernel} where ${where} order by ${order}`)
+    .all<{ id: string }>(sql`select ${sweepTrials.trialId} as id from ${sweepTrials} ${joinTrials} ${joinKernel} where ${where} order by ${order} limit ${o.limit} offset ${o.offset}`)
     .map((r) => r.id);
 }
 
 /**
  * One page of a sweep's trials: in the order they were added, or sorted by any column (missing values last,
- * ties in the order added), optionally of one status and filtered by config keys. A sorted or filtered table is
- * one pass for the ordered ids (kept by `memo` while the database is unchanged, so paging is a slice), then the
- * page's rows by id.
+ * ties in the order added), optionally of one status and filtered by config keys. A sorted or filtered page is
+ * one narrow pass for the page's ids, then the page's rows by id; `memo` keeps a filter's count.
  */
 export function trialsPage(db: Db, sweep: string, o: TrialsQuery, memo: Memo = noMemo): { total: number; rows: TrialRow[] } {
   const select = db
@@ -341,13 +347,18 @@ export function trialsPage(db: Db, sweep: string, o: TrialsQuery, memo: Memo = n
     .leftJoin(ki, kernelJoin(ki, 'init', 'ntk'))
     .leftJoin(kf, kernelJoin(kf, 'final', 'ntk'))
     .leftJoin(kg, kernelJoin(kg, 'init', 'gp'));
-  if (o.sort !== undefined || o.status !== undefined || (o.where ?? []).length > 0) {
-    const key = JSON.stringify(['trial-order', sweep, o.sort ?? null, o.dir ?? 'asc', o.status ?? null, o.where ?? []]);
-    const ids = memo(key, () => orderedIds(db, sweep, o));
-    const pageIds = ids.slice(o.offset, o.offset + o.limit);
+  const filtered = o.status !== undefined || (o.where ?? []).length > 0;
+  if (o.sort !== undefined || filtered) {
+    const where = whereOf({ sweep, where: o.where }, o.status ? eq(trials.status, o.status) : undefined);
+    // The count of a filter is kept while the database is unchanged (paging does not repeat it).
+    const total = !filtered
+      ? db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0
+      : memo(JSON.stringify(['trial-count', sweep, o.status ?? null, o.where ?? []]), () =>
+          db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0);
+    const pageIds = orderedIds(db, sweep, o);
     const rows = pageIds.length ? select.where(and(eq(sweepTrials.sweep, sweep), inArray(trials.id, pageIds))).all() : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return { total: ids.length, rows: pageIds.flatMap((id) => byId.get(id) ?? []) };
+    return { total, rows: pageIds.flatMap((id) => byId.get(id) ?? []) };
   }
   const total = db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
   // Unfiltered, added order: skip `offset` membership rows without joining each to its trial, then join the page.

@@ -232,8 +232,8 @@ export function dashboardCacheStats(server: Server): CacheStats {
 
 /** Sweeps whose aggregate cube is kept (each is a few rows per width cell). */
 const maxCubes = 32;
-/** Trial orders kept (sort × filter combinations). */
-const maxOrders = 8;
+/** Filtered-table counts kept. */
+const maxOrders = 64;
 
 /** Serve `db`, or the connection `source` gives at each request (a LiveReader's, which may be replaced). */
 export function createDashboardServer(source: Db | (() => Db), opts: DashboardOptions = {}): Server {
@@ -256,7 +256,7 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
     }
     return c;
   };
-  // Sorted/filtered trial orders (id lists, about 2 MB per 100,000 trials), kept while the database is unchanged.
+  // Counts of filtered trial tables, kept while the database is unchanged.
   const memoed = new Map<string, unknown>();
   const memo: Memo = <T>(key: string, compute: () => T): T => {
     if (memoed.has(key)) return memoed.get(key) as T;
