@@ -136,13 +136,14 @@ async function open(sweep: string): Promise<void> {
   await ready(page);
 }
 
+/** `selector`: that element; 'viewport': what is on screen; else the full page. */
 async function shot(p: Page, name: string, selector?: string): Promise<void> {
   const path = join(dir, name);
-  if (selector) await p.locator(selector).screenshot({ path });
-  else await p.screenshot({ path, fullPage: true });
+  const take = (to: string) =>
+    selector && selector !== 'viewport' ? p.locator(selector).screenshot({ path: to }) : p.screenshot({ path: to, fullPage: selector !== 'viewport' });
+  await take(path);
   expect(statSync(path).size).toBeGreaterThan(5000);
-  if (selector) await p.locator(selector).screenshot({ path: join(outDir, name) });
-  else await p.screenshot({ path: join(outDir, name), fullPage: true });
+  await take(join(outDir, name));
 }
 
 const rowIds = (p: Page) => p.locator('#trials tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id ?? ''));
@@ -237,6 +238,7 @@ describe('dashboard views in Chromium', () => {
     await fresh.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     const box = await fresh.locator('#detail').boundingBox();
     expect(box && box.y >= 0 && box.y < 1000 && box.height > 500).toBe(true);
+    await shot(fresh, 'views-detail.png', 'viewport');
     expect(fresh.url()).toBe(url);
     await fresh.close();
   });

@@ -362,7 +362,7 @@ export function trialCurveSpec(t: Pick<TrialDetail, 'id' | 'curve'>, o: { width?
     data: { values: t.curve.filter(([, v]) => v > 0).map(([step, loss]) => ({ step, loss })) },
     encoding: {
       x: { field: 'step', type: 'quantitative' },
-      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
       tooltip: [{ field: 'step' }, { field: 'loss', format: '.4e' }],
     },
     layer: [
