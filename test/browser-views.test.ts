@@ -279,6 +279,8 @@ describe('dashboard views in Chromium', () => {
     expect(await page.locator('#parallel-card').isVisible()).toBe(true);
     expect(await count('#parallel g.plines_marks path')).toBe(cells);
     expect(await count('#parallel g.paxes_marks line')).toBe(3 + 5); // 3 keys + 5 outcomes
+    // Loss curves coloured by the sweep's series key (the first varying key other than the widths), legend named by it.
+    expect(await page.locator('#curves .role-legend .role-legend-title').textContent()).toBe('f.depth');
     const t = await page.locator('#parallel').textContent();
     expect(t).toMatch(/f\.width/);
     expect(t).toMatch(/\(log\)/);
@@ -303,8 +305,10 @@ describe('dashboard views in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('#running g.runningpoints_marks path').length === 4, undefined, { timeout: 15_000 });
     await shot(page, 'views-quick.png');
     // The loss curves are coloured by the series key chosen.
-    await page.selectOption('#series-key', 'f.width');
-    await page.waitForFunction(() => location.search.includes('series=f.width'));
+    await page.selectOption('#series-key', 'g.width');
+    await page.waitForFunction(() => location.search.includes('series=g.width'));
+    await page.waitForFunction(() => document.querySelector('#curves')?.textContent?.includes('colour: g.width'));
+    expect(await page.locator('#curves .role-legend .role-legend-title').textContent()).toBe('g.width');
     expect(errors).toEqual([]);
   });
 });
