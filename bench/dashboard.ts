@@ -56,6 +56,17 @@ async function main(): Promise<void> {
       '/api/sweeps/bench/trials?offset=0&limit=25',
       '/api/sweeps/bench/trials?offset=50000&limit=25',
       `/api/trials/${detailId}?points=200`,
+      // The table sorted by a kernel column and by a loss (server-side, over all 100,000), and filtered by a key.
+      '/api/sweeps/bench/trials?offset=0&limit=25&sort=initNtk&dir=desc',
+      // The next page of the same order: a slice of the kept order when the cache is on.
+      '/api/sweeps/bench/trials?offset=25&limit=25&sort=initNtk&dir=desc',
+      '/api/sweeps/bench/trials?offset=50000&limit=25&sort=trainLoss&dir=asc',
+      '/api/sweeps/bench/trials?offset=0&limit=25&sort=f.width&dir=desc',
+      '/api/sweeps/bench/trials?offset=0&limit=25&where=f.width%3D256',
+      '/api/sweeps/bench/keys',
+      '/api/sweeps/bench/parallel',
+      '/api/sweeps/bench/running?limit=20&points=200',
+      '/api/sweeps/bench/claims',
     ];
     const rows: string[] = [];
     // A second connection that writes between requests in the 'written' pass, as a running sweep does: it moves

@@ -20,18 +20,24 @@ function partRow(p: TestPart): string {
   return `<tr><td></td><td></td>${cells.map((x) => `<td>${escapeHtml(x)}</td>`).join('')}</tr>`;
 }
 
-export function claimsSection(db: Db, sweep: string): string {
+/** The sweep's claims with their verdicts (null: the sweep has no `expect:` list), or why they cannot be tested. */
+export function sweepClaims(db: Db, sweep: string): { claims: ClaimResult[] | null; error: string | null } {
   const row = getSweep(db, sweep);
   const raw = (row?.spec as { expect?: unknown } | undefined)?.expect;
-  if (!Array.isArray(raw) || raw.length === 0) return '';
-  let results: ClaimResult[];
+  if (!Array.isArray(raw) || raw.length === 0) return { claims: null, error: null };
   try {
     const where = `sweep ${sweep}`;
-    results = evaluateClaims(parseClaims(raw, where), loadClaimTrials(db, sweep), where);
+    return { claims: evaluateClaims(parseClaims(raw, where), loadClaimTrials(db, sweep), where), error: null };
   } catch (err) {
     if (!(err instanceof HypersweepError)) throw err;
-    return `<h2>Claims</h2><p class="muted">${escapeHtml(err.message)}</p>`;
+    return { claims: [], error: err.message };
   }
+}
+
+export function claimsSection(db: Db, sweep: string): string {
+  const { claims: results, error } = sweepClaims(db, sweep);
+  if (results === null) return '';
+  if (error !== null) return `<h2>Claims</h2><p class="muted">${escapeHtml(error)}</p>`;
   const head = ['#', 'claim', 'quantity', 'estimate', 'interval', 'claimed', 'N', 'df', 'p', 'verdict'].map((h) => `<th>${h}</th>`).join('');
   const body = results
     .map((c) => {

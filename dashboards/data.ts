@@ -1,10 +1,12 @@
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
-import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube } from '../schema/queries-aggregate.js';
+import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube, type AxisAsk } from '../schema/queries-aggregate.js';
 import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
 import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
-import type { ConfigValue } from '../schema/queries-keys.js';
+import { configKeys, keyExpr, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
+import { cubeKeyColumns } from '../schema/keys.js';
 import { axisScale, type FitInfo, type LogSums, type SeriesFit as QuerySeriesFit } from '../schema/queries-slope.js';
 import type { AxisScale } from '../schema/queries-stats.js';
 import { downsample } from '../schema/queries-stats.js';
@@ -54,6 +56,9 @@ export interface CurveTrial {
   id: string;
   fWidth: number;
   gWidth: number;
+  fDepth: number;
+  gDepth: number;
+  lr: number;
   seed: number;
   status: string;
   points: Array<[number, number]>;
@@ -84,10 +89,13 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
       .get();
   }
   const picked: CurveTrial[] = [];
-  const perCellRows = (perCell: number) =>
-    cells.map((c) =>
+  const perCellRows = (list: typeof cells, perCell: number) =>
+    list.map((c) =>
       db
-        .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, seed: trials.seed, status: trials.status })
+        .select({
+          id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth, gDepth: trials.gDepth, lr: trials.lr,
+          seed: trials.seed, status: trials.status,
+        })
         .from(trials)
         .innerJoin(sweepTrials, and(eq(sweepTrials.trialId, trials.id), eq(sweepTrials.sweep, sweep)))
         .where(and(eq(trials.fWidth, c.fWidth), eq(trials.gWidth, c.gWidth), finished))
@@ -95,7 +103,14 @@ export function lossCurves(db: Db, sweep: string, o: { limit: number; points: nu
         .limit(perCell)
         .all(),
     );
-  const byCell = perCellRows(Math.max(1, Math.ceil(o.limit / Math.max(1, cells.length)))).filter((r) => r.length > 0);
+  let byCell = perCellRows(cells, Math.max(1, Math.ceil(o.limit / Math.max(1, cells.length)))).filter((r) => r.length > 0);
+  // Cells of other sweeps (or with no finished trial) took a share: ask again, over the cells that have trials.
+  if (byCell.length > 0 && byCell.length < cells.length) {
+    const share = Math.ceil(o.limit / byCell.length);
+    if (byCell.some((r) => r.length === Math.ceil(o.limit / cells.length))) {
+      byCell = perCellRows(byCell.map((r) => ({ fWidth: r[0].fWidth, gWidth: r[0].gWidth })), share).filter((r) => r.length > 0);
+    }
+  }
   // Round-robin over the cells that have finished trials: lowest seeds first, at most `limit` in all.
   for (let k = 0; picked.length < o.limit && byCell.some((r) => r.length > k); k++) {
     for (const rows of byCell) if (rows[k] && picked.length < o.limit) picked.push({ ...rows[k], points: [] });
@@ -188,12 +203,13 @@ const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', x: null, sc
 /** The sweep's cube (schema/queries-cube.ts sweepCube), memoised by the caller while the database is unchanged. */
 export type CubeSource = (sweep: string) => CubeRow[];
 
-/** Kernel distance per width group (grouping by the config columns that vary), with the log-log slope. */
+/** Kernel distance per group (grouping by the config columns that vary), with the slope along x; `ask` picks x and the series key. */
 export function distanceChart(
-  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' }, cube?: CubeSource,
+  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' } & AxisAsk, cube?: CubeSource,
 ): WidthChart {
   try {
-    const r = cube && o.kind === 'ntk' && o.mode === 'exact'
+    const asked = o.x !== undefined || o.series !== undefined;
+    const r = cube && o.kind === 'ntk' && o.mode === 'exact' && !asked
       ? agreementFromCube(cube(sweep), sweep, o.phase)
       : agreement(db, { sweep, byVarying: cubeKeys, ...o });
     return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })));
@@ -203,10 +219,11 @@ export function distanceChart(
   }
 }
 
-/** NTK movement per width group, with the log-log slope. */
-export function movementChart(db: Db, sweep: string, cube?: CubeSource): WidthChart {
+/** NTK movement per group, with the slope along x. */
+export function movementChart(db: Db, sweep: string, cube?: CubeSource, ask: AxisAsk = {}): WidthChart {
   try {
-    const r = cube ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys });
+    const asked = ask.x !== undefined || ask.series !== undefined;
+    const r = cube && !asked ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys, ...ask });
     return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })));
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
@@ -219,6 +236,17 @@ export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?:
   return { metric, cells: cells.filter((c) => c.n > 0) };
 }
 
+/**
+ * The trials table's columns, in the order they are shown. Kernel columns are the exact-mode NTK rows (init
+ * and final distance to Θ_h, init alignment, movement) and the init GP distance to K_GP.
+ */
+export const trialColumns = [
+  'id', 'status', 'f.width', 'g.width', 'f.depth', 'g.depth', 'seed', 'train.lr',
+  'initNtk', 'finalNtk', 'initGp', 'alignment', 'movement', 'trainLoss', 'testLoss',
+] as const;
+export type TrialColumn = (typeof trialColumns)[number];
+export const sortDirs = ['asc', 'desc'] as const;
+
 export interface TrialRow {
   id: string;
   status: string;
@@ -230,29 +258,211 @@ export interface TrialRow {
   lr: number;
   trainLoss: number | null;
   testLoss: number | null;
+  initNtk: number | null;
+  finalNtk: number | null;
+  initGp: number | null;
+  alignment: number | null;
+  movement: number | null;
 }
 
-/** One page of a sweep's trials (in the order they were added), optionally of one status. */
-export function trialsPage(db: Db, sweep: string, o: { offset: number; limit: number; status?: TrialStatus }): { total: number; rows: TrialRow[] } {
-  const where = and(eq(sweepTrials.sweep, sweep), o.status ? eq(trials.status, o.status) : undefined);
-  const total = o.status
-    ? db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0
-    : db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
+export interface TrialsQuery {
+  offset: number;
+  limit: number;
+  status?: TrialStatus;
+  /** Sort column (default: the order the trials were added) and direction; missing values sort last. */
+  sort?: TrialColumn;
+  dir?: (typeof sortDirs)[number];
+  /** Config-key filters (checked keys, queries-keys.ts parseWhere). */
+  where?: readonly Filter[];
+}
+
+const ki = alias(kernelMetrics, 'ki');
+const kf = alias(kernelMetrics, 'kf');
+const kg = alias(kernelMetrics, 'kg');
+const kernelJoin = (k: typeof ki | typeof kf | typeof kg, phase: 'init' | 'final', kind: 'ntk' | 'gp') =>
+  and(eq(k.trialId, trials.id), eq(k.phase, phase), eq(k.kind, kind), eq(k.mode, 'exact'));
+
+const rowFields = {
+  id: trials.id, status: trials.status, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth,
+  gDepth: trials.gDepth, seed: trials.seed, lr: trials.lr, trainLoss: trials.trainLoss, testLoss: trials.testLoss,
+  initNtk: ki.relFrob, finalNtk: kf.relFrob, initGp: kg.relFrob, alignment: ki.alignment, movement: kf.movement,
+};
+
+const sortExpr: Record<TrialColumn, SQL> = {
+  id: sql`${trials.id}`, status: sql`${trials.status}`, 'f.width': sql`${trials.fWidth}`, 'g.width': sql`${trials.gWidth}`,
+  'f.depth': sql`${trials.fDepth}`, 'g.depth': sql`${trials.gDepth}`, seed: sql`${trials.seed}`, 'train.lr': sql`${trials.lr}`,
+  initNtk: sql`${ki.relFrob}`, finalNtk: sql`${kf.relFrob}`, initGp: sql`${kg.relFrob}`, alignment: sql`${ki.alignment}`,
+  movement: sql`${kf.movement}`, trainLoss: sql`${trials.trainLoss}`, testLoss: sql`${trials.testLoss}`,
+};
+
+/** Kernel columns: the (phase, kind) row and the column they read (exact mode). Fixed text, no user input. */
+const kernelSorts: Partial<Record<TrialColumn, { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; column: string }>> = {
+  initNtk: { phase: 'init', kind: 'ntk', column: 'rel_frob' }, finalNtk: { phase: 'final', kind: 'ntk', column: 'rel_frob' },
+  initGp: { phase: 'init', kind: 'gp', column: 'rel_frob' }, alignment: { phase: 'init', kind: 'ntk', column: 'alignment' },
+  movement: { phase: 'final', kind: 'ntk', column: 'movement' },
+};
+/** Columns that are never null (no "missing last" term: an index can give their order). */
+const notNull = new Set<TrialColumn>(['id', 'status', 'f.width', 'g.width', 'f.depth', 'g.depth', 'seed', 'train.lr']);
+
+/** Keeps a value by key while the database is unchanged (the server's; without one, nothing is kept). */
+export type Memo = <T>(key: string, compute: () => T) => T;
+const noMemo: Memo = (_key, compute) => compute();
+
+/**
+ * The ids of one page of a sweep's selected trials in table order: sorted (missing values last, ties in the
+ * order added) or in the order added. The sort carries only the id and the sort value (SQLite keeps the top
+ * offset + limit); kernel columns join only the kernel row they read.
+ */
+function orderedIds(db: Db, sweep: string, o: TrialsQuery): string[] {
+  const filtered = o.status !== undefined || (o.where ?? []).length > 0;
+  const where = whereOf({ sweep, where: o.where }, o.status ? eq(trials.status, o.status) : undefined);
+  const ks = o.sort ? kernelSorts[o.sort] : undefined;
+  const needTrials = filtered || (o.sort !== undefined && ks === undefined);
+  const joinTrials = needTrials ? sql`join ${trials} on ${trials.id} = ${sweepTrials.trialId}` : sql``;
+  const joinKernel = ks
+    ? sql.raw(`left join kernel_metrics k on k.trial_id = sweep_trials.trial_id and k.phase = '${ks.phase}' and k.kind = '${ks.kind}' and k.mode = 'exact'`)
+    : sql``;
+  const added = sql`${sweepTrials}.rowid`;
+  let order = added;
+  if (o.sort) {
+    const e = ks ? sql.raw(`k.${ks.column}`) : sortExpr[o.sort];
+    const dir = sql.raw(o.dir === 'desc' ? 'desc' : 'asc');
+    order = notNull.has(o.sort) ? sql`${e} ${dir}, ${added}` : sql`(${e}) is null, ${e} ${dir}, ${added}`;
+  }
+  return db
+    .all<{ id: string }>(sql`select ${sweepTrials.trialId} as id from ${sweepTrials} ${joinTrials} ${joinKernel} where ${where} order by ${order} limit ${o.limit} offset ${o.offset}`)
+    .map((r) => r.id);
+}
+
+/**
+ * One page of a sweep's trials: in the order they were added, or sorted by any column (missing values last,
+ * ties in the order added), optionally of one status and filtered by config keys. A sorted or filtered page is
+ * one narrow pass for the page's ids, then the page's rows by id; `memo` keeps a filter's count.
+ */
+export function trialsPage(db: Db, sweep: string, o: TrialsQuery, memo: Memo = noMemo): { total: number; rows: TrialRow[] } {
   const select = db
-    .select({
-      id: trials.id, status: trials.status, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth,
-      gDepth: trials.gDepth, seed: trials.seed, lr: trials.lr, trainLoss: trials.trainLoss, testLoss: trials.testLoss,
-    })
+    .select(rowFields)
     .from(sweepTrials)
-    .innerJoin(trials, eq(sweepTrials.trialId, trials.id));
-  const rows = o.status
-    ? select.where(where).orderBy(asc(sql`${sweepTrials}.rowid`)).limit(o.limit).offset(o.offset).all()
-    : // No status filter: skip `offset` membership rows without joining each to its trial, then join the page.
-      select
-        .where(sql`${sweepTrials}.rowid in (select s2.rowid from ${sweepTrials} s2 where s2.sweep = ${sweep} order by s2.rowid limit ${o.limit} offset ${o.offset})`)
-        .orderBy(asc(sql`${sweepTrials}.rowid`))
-        .all();
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .leftJoin(ki, kernelJoin(ki, 'init', 'ntk'))
+    .leftJoin(kf, kernelJoin(kf, 'final', 'ntk'))
+    .leftJoin(kg, kernelJoin(kg, 'init', 'gp'));
+  const filtered = o.status !== undefined || (o.where ?? []).length > 0;
+  if (o.sort !== undefined || filtered) {
+    const where = whereOf({ sweep, where: o.where }, o.status ? eq(trials.status, o.status) : undefined);
+    // The count of a filter is kept while the database is unchanged (paging does not repeat it).
+    const total = !filtered
+      ? db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0
+      : memo(JSON.stringify(['trial-count', sweep, o.status ?? null, o.where ?? []]), () =>
+          db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0);
+    const pageIds = orderedIds(db, sweep, o);
+    const rows = pageIds.length ? select.where(and(eq(sweepTrials.sweep, sweep), inArray(trials.id, pageIds))).all() : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return { total, rows: pageIds.flatMap((id) => byId.get(id) ?? []) };
+  }
+  const total = db.select({ n: count() }).from(sweepTrials).where(eq(sweepTrials.sweep, sweep)).get()?.n ?? 0;
+  // Unfiltered, added order: skip `offset` membership rows without joining each to its trial, then join the page.
+  const rows = select
+    .where(sql`${sweepTrials}.rowid in (select s2.rowid from ${sweepTrials} s2 where s2.sweep = ${sweep} order by s2.rowid limit ${o.limit} offset ${o.offset})`)
+    .orderBy(asc(sql`${sweepTrials}.rowid`))
+    .all();
   return { total, rows };
+}
+
+/** Distinct values of a (checked) config key among a sweep's trials, at most `limit`, in order. */
+export function keyValuesOf(db: Db, sweep: string, key: string, limit = 200): { key: string; values: ConfigValue[]; more: boolean } {
+  const e = keyExpr(key);
+  const rows = db
+    .selectDistinct({ v: sql<ConfigValue>`${e}` })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(eq(sweepTrials.sweep, sweep))
+    .orderBy(sql`${e}`)
+    .limit(limit + 1)
+    .all()
+    .map((r) => r.v);
+  return { key, values: rows.slice(0, limit), more: rows.length > limit };
+}
+
+/** The config keys the sweep varies: key columns from the cube, other keys named in its spec's grid/zip. */
+export function sweepKeys(db: Db, sweep: string, cube: CubeSource): { varying: string[]; all: readonly string[] } {
+  const rows = cube(sweep);
+  const fromCube = cubeKeyColumns.filter((c) => new Set(rows.map((r) => r[c.field])).size > 1).map((c) => c.key);
+  const spec = db.select({ spec: sweeps.spec }).from(sweeps).where(eq(sweeps.name, sweep)).get()?.spec ?? {};
+  const named = new Set<string>();
+  const grid = spec.grid;
+  if (grid && typeof grid === 'object' && !Array.isArray(grid)) for (const k of Object.keys(grid)) named.add(k);
+  const zip = spec.zip;
+  if (Array.isArray(zip)) for (const g of zip) if (g && typeof g === 'object') for (const k of Object.keys(g as object)) named.add(k);
+  const known = new Set(configKeys);
+  const varying = [...new Set([...fromCube, ...[...named].filter((k) => known.has(k) && k !== 'seed')])];
+  return { varying, all: configKeys };
+}
+
+export interface ParallelRow {
+  /** The varying keys' values of one config cell (seeds pooled). */
+  key: Record<string, ConfigValue>;
+  n: number;
+  initNtk: number | null;
+  finalNtk: number | null;
+  movement: number | null;
+  trainLoss: number | null;
+  testLoss: number | null;
+}
+
+/** Per config cell (the cube's groups), the varying key columns and the mean outcomes: the parallel-coordinates data. */
+export function parallelData(sweep: string, cube: CubeSource): { keys: string[]; rows: ParallelRow[] } {
+  const rows = cube(sweep);
+  const keys = cubeKeyColumns.filter((c) => new Set(rows.map((r) => r[c.field])).size > 1);
+  const mean = (n: number | null, s: number | null) => (n && n > 0 && s !== null ? s / n : null);
+  return {
+    keys: keys.map((c) => c.key),
+    rows: rows
+      .filter((r) => Number(r.trials) > 0)
+      .map((r) => ({
+        key: Object.fromEntries(keys.map((c) => [c.key, r[c.field]])),
+        n: Number(r.trials),
+        initNtk: mean(r.iN, r.iSum), finalNtk: mean(r.fN, r.fSum), movement: mean(r.mN, r.mSum),
+        trainLoss: mean(r.lossN, r.lossSum), testLoss: mean(r.testN, r.testSum),
+      })),
+  };
+}
+
+export interface RunningCurve {
+  id: string;
+  key: Record<string, ConfigValue>;
+  points: Array<[number, number]>;
+}
+
+/** The running trials of a sweep (at most `limit`) with the loss points stored so far (schema/store.ts recordProgress). */
+export function runningCurves(db: Db, sweep: string, o: { limit: number; points: number }): { total: number; trials: RunningCurve[] } {
+  const where = and(eq(sweepTrials.sweep, sweep), eq(trials.status, 'running'));
+  const total = db.select({ n: count() }).from(sweepTrials).innerJoin(trials, eq(sweepTrials.trialId, trials.id)).where(where).get()?.n ?? 0;
+  const list = db
+    .select({ id: trials.id, fWidth: trials.fWidth, gWidth: trials.gWidth, fDepth: trials.fDepth, seed: trials.seed, lr: trials.lr })
+    .from(sweepTrials)
+    .innerJoin(trials, eq(sweepTrials.trialId, trials.id))
+    .where(where)
+    .orderBy(trials.id)
+    .limit(o.limit)
+    .all();
+  const out: RunningCurve[] = list.map((t) => ({
+    id: t.id,
+    key: { 'f.width': t.fWidth, 'g.width': t.gWidth, 'f.depth': t.fDepth, seed: t.seed, 'train.lr': t.lr },
+    points: [],
+  }));
+  if (out.length > 0) {
+    const pts = db
+      .select({ trialId: metricPoints.trialId, step: metricPoints.step, value: metricPoints.value })
+      .from(metricPoints)
+      .where(and(inArray(metricPoints.trialId, out.map((t) => t.id)), eq(metricPoints.series, 'train_loss')))
+      .orderBy(metricPoints.trialId, metricPoints.step)
+      .all();
+    const by = new Map(out.map((t) => [t.id, t]));
+    for (const p of pts) by.get(p.trialId)?.points.push([p.step, p.value]);
+    for (const t of out) t.points = downsample(t.points, o.points);
+  }
+  return { total, trials: out };
 }
 
 export interface TrialDetail {

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
-import { agreement, convergence, criterionText, defaultCriterion, movement } from '../schema/queries-aggregate.js';
+import { agreement, convergence, criterionText, defaultCriterion, movement, type Fitted } from '../schema/queries-aggregate.js';
 import { columnKeys, varyingKeys } from '../schema/queries-keys.js';
-import type { FitInfo } from '../schema/queries-slope.js';
-import { agreementTable, convergenceTable, fitLine, movementTable, type Tabular } from '../schema/queries-format.js';
+import { agreementTable, convergenceTable, fitLines, movementTable, type Tabular } from '../schema/queries-format.js';
 import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
@@ -45,10 +44,12 @@ function htmlTable(t: Tabular): string {
 }
 
 /** Run a query section; a sweep without such data yet gets a sentence instead of a table. */
-function section(title: string, fn: () => { table: Tabular; fit?: { what: string; fit: FitInfo } }): string {
+function section(title: string, fn: () => { table: Tabular; fit?: { what: string; r: Fitted } }): string {
   try {
     const { table, fit } = fn();
-    return `<h3>${escapeHtml(title)}</h3>${htmlTable(table)}${fit ? `<p class="fit">${escapeHtml(fitLine(fit.what, fit.fit))}</p>` : ''}`;
+    // One line per series when there are several (the query commands' fits, schema/queries-format.ts fitLines).
+    const fits = fit ? fitLines(fit.what, fit.r).map((l) => `<p class="fit">${escapeHtml(l)}</p>`).join('') : '';
+    return `<h3>${escapeHtml(title)}</h3>${htmlTable(table)}${fits}`;
   } catch (err) {
     if (!(err instanceof HypersweepError)) throw err;
     return `<h3>${escapeHtml(title)}</h3><p class="muted">${escapeHtml(err.message)}</p>`;
@@ -90,15 +91,15 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
   const tables = [
     section('Kernel agreement (init, NTK, exact)', () => {
       const r = agreement(db, { sweep, by, phase: 'init', kind: 'ntk', mode: 'exact' });
-      return { table: agreementTable(r), fit: { what: 'distance', fit: r.fit } };
+      return { table: agreementTable(r), fit: { what: 'distance', r } };
     }),
     section('Kernel agreement (final, NTK, exact)', () => {
       const r = agreement(db, { sweep, by, phase: 'final', kind: 'ntk', mode: 'exact' });
-      return { table: agreementTable(r), fit: { what: 'distance', fit: r.fit } };
+      return { table: agreementTable(r), fit: { what: 'distance', r } };
     }),
     section('NTK movement', () => {
       const r = movement(db, { sweep, by });
-      return { table: movementTable(r), fit: { what: 'movement', fit: r.fit } };
+      return { table: movementTable(r), fit: { what: 'movement', r } };
     }),
     section(`Convergence (${criterionText(defaultCriterion)})`, () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
   ];
@@ -168,7 +169,7 @@ ${claimsSection(db, sweep)}
 ${charts.map((c) => `<section class="card"><div id="chart-${c.id}" class="chart" data-chart="${c.id}"></div></section>`).join('\n')}
 </div>
 <h2>Tables</h2>
-<p class="muted">Grouped by ${by.length ? escapeHtml(by.join(', ')) : 'nothing (one group)'}; mean ± sd over seeds. Slopes: ${escapeHtml('OLS of log(value) on log(width) over every trial, 95% interval = slope ± t(0.975, N−2)·SE')}.</p>
+<p class="muted">Grouped by ${by.length ? escapeHtml(by.join(', ')) : 'nothing (one group)'}; mean ± sd over seeds. Slopes: ${escapeHtml('one per series (the other varying keys fixed), OLS of log(value) on log(x) (on x for depths) over its trials, 95% interval = slope ± t(0.975, N−2)·SE')}.</p>
 ${tables.join('\n')}
 ${failedList}
 </main>

@@ -4,14 +4,19 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { zodErrorLine } from '../core/errors.js';
+import { HypersweepError, zodErrorLine } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import { kinds, modes, phases } from '../schema/queries-aggregate.js';
 import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
 import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
 import { LruCache } from './lru.js';
-import { type CubeSource, distanceChart, heatmapData, lossCurves, movementChart, sweepExists, sweepList, trialDetail, trialsPage } from './data.js';
+import { keyExpr, parseAxes, parseWhere } from '../schema/queries-keys.js';
+import { sweepClaims } from './claims-section.js';
+import {
+  type CubeSource, type Memo, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
+  sweepKeys, sweepList, trialColumns, trialDetail, trialsPage,
+} from './data.js';
 
 /**
  * The dashboard's HTTP server (node:http). Static page + chart libraries from node_modules + a JSON API that
@@ -94,9 +99,18 @@ const int = (min: number, max: number, dflt: number) => z.coerce.number().int().
 const params = {
   none: z.strictObject({}),
   curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
-  agreement: z.strictObject({ phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact') }),
+  agreement: z.strictObject({
+    phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact'),
+    x: z.string().max(200).optional(), series: z.string().max(200).optional(),
+  }),
+  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional() }),
   heatmap: z.strictObject({ metric: z.enum(heatmapMetrics).default('init_distance') }),
-  trials: z.strictObject({ offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional() }),
+  trials: z.strictObject({
+    offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional(),
+    sort: z.enum(trialColumns).optional(), dir: z.enum(sortDirs).default('asc'), where: z.string().max(2000).optional(),
+  }),
+  values: z.strictObject({ key: z.string().min(1).max(200) }),
+  running: z.strictObject({ limit: int(1, 100, 20), points: int(3, 2000, 200) }),
   trial: z.strictObject({ points: int(3, 5000, 200) }),
 };
 
@@ -111,7 +125,22 @@ function parse<T>(schema: z.ZodType<T>, query: URLSearchParams, where: string): 
   return r.data;
 }
 
-type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource) => unknown;
+/** A user error (a bad key in a filter) as a 400. */
+function userInput<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof HypersweepError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+/** x and series name config keys (an unknown one is a 400 with a "did you mean"). */
+function checkAxes<T extends { x?: string; series?: string }>(o: T): T {
+  return { ...o, ...userInput(() => parseAxes(o)) };
+}
+
+type Handler = (db: Db, m: string[], q: URLSearchParams, cube: CubeSource, memo: Memo) => unknown;
 
 function needSweep(db: Db, name: string): string {
   if (!sweepExists(db, name)) throw new HttpError(404, `no sweep named '${name}'`);
@@ -122,10 +151,33 @@ function needSweep(db: Db, name: string): string {
 const routes: Array<[RegExp, Handler]> = [
   [/^\/api\/sweeps$/, (db, _m, q) => (parse(params.none, q, 'sweeps'), sweepList(db))],
   [/^\/api\/sweeps\/([^/]+)\/curves$/, (db, m, q) => lossCurves(db, needSweep(db, m[1]), parse(params.curves, q, 'curves'))],
-  [/^\/api\/sweeps\/([^/]+)\/agreement$/, (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), parse(params.agreement, q, 'agreement'), cube)],
-  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => (parse(params.none, q, 'movement'), movementChart(db, needSweep(db, m[1]), cube))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/agreement$/,
+    (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), checkAxes(parse(params.agreement, q, 'agreement')), cube),
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => movementChart(db, needSweep(db, m[1]), cube, checkAxes(parse(params.movement, q, 'movement')))],
   [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
-  [/^\/api\/sweeps\/([^/]+)\/trials$/, (db, m, q) => trialsPage(db, needSweep(db, m[1]), parse(params.trials, q, 'trials'))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/trials$/,
+    (db, m, q, _cube, memo) => {
+      const { where, ...o } = parse(params.trials, q, 'trials');
+      // where: `key=value` items separated by ';' (the value is read as JSON when it parses, as --where does).
+      const filters = userInput(() => parseWhere(where ? where.split(';').filter((w) => w.length > 0) : []));
+      return trialsPage(db, needSweep(db, m[1]), { ...o, where: filters }, memo);
+    },
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/keys$/, (db, m, q, cube) => (parse(params.none, q, 'keys'), sweepKeys(db, needSweep(db, m[1]), cube))],
+  [
+    /^\/api\/sweeps\/([^/]+)\/values$/,
+    (db, m, q) => {
+      const { key } = parse(params.values, q, 'values');
+      userInput(() => keyExpr(key)); // an unknown key is a 400 with a "did you mean"
+      return keyValuesOf(db, needSweep(db, m[1]), key);
+    },
+  ],
+  [/^\/api\/sweeps\/([^/]+)\/parallel$/, (db, m, q, cube) => (parse(params.none, q, 'parallel'), parallelData(needSweep(db, m[1]), cube))],
+  [/^\/api\/sweeps\/([^/]+)\/running$/, (db, m, q) => runningCurves(db, needSweep(db, m[1]), parse(params.running, q, 'running'))],
+  [/^\/api\/sweeps\/([^/]+)\/claims$/, (db, m, q) => (parse(params.none, q, 'claims'), sweepClaims(db, needSweep(db, m[1])))],
   [
     /^\/api\/trials\/([^/]+)$/,
     (db, m, q) => {
@@ -180,6 +232,8 @@ export function dashboardCacheStats(server: Server): CacheStats {
 
 /** Sweeps whose aggregate cube is kept (each is a few rows per width cell). */
 const maxCubes = 32;
+/** Filtered-table counts kept. */
+const maxOrders = 64;
 
 /** Serve `db`, or the connection `source` gives at each request (a LiveReader's, which may be replaced). */
 export function createDashboardServer(source: Db | (() => Db), opts: DashboardOptions = {}): Server {
@@ -201,6 +255,17 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
       }
     }
     return c;
+  };
+  // Counts of filtered trial tables, kept while the database is unchanged.
+  const memoed = new Map<string, unknown>();
+  const memo: Memo = <T>(key: string, compute: () => T): T => {
+    if (memoed.has(key)) return memoed.get(key) as T;
+    const v = compute();
+    if (useCache) {
+      if (memoed.size >= maxOrders) memoed.delete(memoed.keys().next().value!);
+      memoed.set(key, v);
+    }
+    return v;
   };
   let version = -1;
   let versionAt = 0;
@@ -242,12 +307,13 @@ export function createDashboardServer(source: Db | (() => Db), opts: DashboardOp
       if (v !== version && now - versionAt >= minRefreshMs) {
         cache.clear();
         cubes.clear();
+        memoed.clear();
         version = v;
         versionAt = now;
       }
       let body = cache.get(key);
       if (body === undefined) {
-        body = JSON.stringify(handler(db, args, url.searchParams, cube));
+        body = JSON.stringify(handler(db, args, url.searchParams, cube, memo));
         if (useCache) cache.set(key, body);
       }
       return send(res, 200, 'application/json; charset=utf-8', body);

@@ -185,6 +185,28 @@ export function recordResult(
 }
 
 /**
+ * A running trial's partial loss curve, from the progress its runner already receives: (step, loss) points
+ * upserted into metric_points (series `train_loss`) while the trial is still `running`, so the dashboard can
+ * draw it. recordResult replaces them with the full curve. Non-finite losses and bad steps are skipped.
+ */
+export function recordProgress(db: Db, id: string, points: ReadonlyArray<readonly [number, number]>): number {
+  const ok = points.filter(([step, loss]) => Number.isInteger(step) && step >= 0 && Number.isFinite(loss));
+  if (ok.length === 0) return 0;
+  return db.transaction(
+    (tx) => {
+      const t = tx.select({ status: trials.status }).from(trials).where(eq(trials.id, id)).get();
+      if (t?.status !== 'running') return 0;
+      tx.insert(metricPoints)
+        .values(ok.map(([step, value]) => ({ trialId: id, series: 'train_loss', step, value })))
+        .onConflictDoUpdate({ target: [metricPoints.trialId, metricPoints.series, metricPoints.step], set: { value: sql`excluded.value` } })
+        .run();
+      return ok.length;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
  * A trial that will not be retried (again): `failed` after its last attempt, or `cancelled`. A trial that already
  * finished keeps its result.
  */

@@ -81,6 +81,7 @@ const count = (sel: string) => page.locator(sel).count();
 async function open(sweep: string): Promise<void> {
   await page.locator(`#sweeps tbody tr[data-sweep="${sweep}"]`).click();
   await page.waitForFunction((s) => document.querySelector('#sweep-name')?.textContent === s, sweep);
+  await page.waitForSelector('body[data-ready="true"]');
   await page.waitForFunction(() => ['#distance', '#movement'].every((id) => document.querySelector(id)?.getAttribute('data-rendered') === 'true'));
 }
 

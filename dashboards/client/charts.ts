@@ -22,38 +22,170 @@ export const baseConfig = {
 
 const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '–' : Number(x.toPrecision(digits)).toString());
 
-const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+/** Items joined into lines of at most `width` characters (an item longer than that gets a line of its own): no subtitle is cut off. */
+export function wrapItems(items: readonly string[], width: number, sep = '   '): string[] {
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + sep.length + item.length <= width) lines[lines.length - 1] = last + sep + item;
+    else lines.push(item);
+  }
+  return lines;
+}
 
-/** Training loss per logged step for a sample of trials, log-y, coloured by width. */
-export function lossCurvesSpec(curves: readonly CurveTrial[], o: { width?: number; height?: number } = {}): Spec {
-  const fVaries = new Set(curves.map((c) => c.fWidth)).size > 1;
-  const colorField = fVaries || new Set(curves.map((c) => c.gWidth)).size <= 1 ? 'fWidth' : 'gWidth';
+/** The loss curves' colour keys: dotted config key → CurveTrial field. */
+export const curveKeys = { 'f.width': 'fWidth', 'g.width': 'gWidth', 'f.depth': 'fDepth', 'g.depth': 'gDepth', 'train.lr': 'lr', seed: 'seed' } as const;
+export type CurveKey = keyof typeof curveKeys;
+
+/** The colour key of the loss curves: the one asked for, else the first of these that varies among the curves. */
+export function curveColorKey(curves: readonly CurveTrial[], asked?: string): CurveKey {
+  if (asked && asked in curveKeys) return asked as CurveKey;
+  const keys = Object.keys(curveKeys) as CurveKey[];
+  return keys.find((k) => new Set(curves.map((c) => c[curveKeys[k]])).size > 1) ?? 'f.width';
+}
+
+/** Training loss per logged step for a sample of trials, log-y, coloured by a config key (legend named by it). */
+export function lossCurvesSpec(curves: readonly CurveTrial[], o: { width?: number; height?: number; colorKey?: string } = {}): Spec {
+  const key = curveColorKey(curves, o.colorKey);
   const values = curves.flatMap((c) =>
-    c.points.filter(([, v]) => v > 0).map(([step, loss]) => ({ trial: c.id, fWidth: c.fWidth, gWidth: c.gWidth, seed: c.seed, step, loss })),
+    c.points.filter(([, v]) => v > 0).map(([step, loss]) => ({ trial: c.id, value: c[curveKeys[key]], fWidth: c.fWidth, gWidth: c.gWidth, seed: c.seed, step, loss })),
   );
   return {
     $schema: schema,
     name: 'curves',
     width: o.width ?? 'container',
     height: o.height ?? 260,
-    title: { text: 'Training loss', subtitle: `${curves.length} trials (lowest seeds of each width cell), downsampled on the server` },
+    title: { text: 'Training loss', subtitle: [`${curves.length} trials (lowest seeds of each width cell), downsampled on the server`, `colour: ${key}; y on a log scale`] },
     data: { values },
     mark: { type: 'line', strokeWidth: 1.4, opacity: 0.8, interpolate: 'linear' },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
-      color: {
-        field: colorField,
-        type: 'ordinal',
-        scale: { scheme: 'viridis' },
-        title: colorField === 'fWidth' ? 'f.width' : 'g.width',
-      },
+      x: { field: 'step', type: 'quantitative', title: 'step', axis: { labelOverlap: 'greedy' } },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
+      color: { field: 'value', type: 'ordinal', scale: { scheme: 'viridis' }, title: key },
       detail: { field: 'trial' },
       tooltip: [
-        { field: 'trial' }, { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' },
+        { field: 'trial' }, { field: 'value', title: key }, { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' },
         { field: 'seed' }, { field: 'step' }, { field: 'loss', format: '.3e' },
       ],
     },
+    config: baseConfig,
+  };
+}
+
+/** Loss curves of a few named traces (compare view, running trials): one colour per trace, legend named `legend`. */
+export function tracesSpec(
+  traces: ReadonlyArray<{ label: string; points: ReadonlyArray<readonly [number, number]> }>,
+  o: { name: string; title: string; subtitle: string; legend: string; width?: number; height?: number },
+): Spec {
+  const values = traces.flatMap((t) => t.points.filter(([, v]) => v > 0).map(([step, loss]) => ({ trace: t.label, step, loss })));
+  return {
+    $schema: schema,
+    name: o.name,
+    width: o.width ?? 'container',
+    height: o.height ?? 240,
+    title: { text: o.title, subtitle: o.subtitle },
+    data: { values },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step', axis: { labelOverlap: 'greedy' } },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
+      color: {
+        field: 'trace', type: 'nominal', title: o.legend, scale: { scheme: 'tableau10', domain: traces.map((t) => t.label) },
+        legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
+      },
+      tooltip: [{ field: 'trace', title: o.legend }, { field: 'step' }, { field: 'loss', format: '.4e' }],
+    },
+    layer: [
+      { name: `${o.name}lines`, mark: { type: 'line', strokeWidth: 1.6 } },
+      { name: `${o.name}points`, mark: { type: 'point', filled: true, size: 14 } },
+    ],
+    config: baseConfig,
+  };
+}
+
+/** Evenly spaced legend values over [lo, hi] (geometric on a log scale): the colour bar's labels. */
+export function legendValues(lo: number, hi: number, log: boolean, n = 4): number[] {
+  if (!(hi > lo)) return [lo];
+  return Array.from({ length: n }, (_, i) => (log ? lo * (hi / lo) ** (i / (n - 1)) : lo + ((hi - lo) * i) / (n - 1)));
+}
+
+export interface ParallelInput {
+  keys: readonly string[];
+  rows: ReadonlyArray<{ key: Record<string, string | number | boolean | null>; n: number } & Record<ParallelMetric, number | null>>;
+}
+export const parallelMetrics = ['initNtk', 'finalNtk', 'movement', 'trainLoss', 'testLoss'] as const;
+export type ParallelMetric = (typeof parallelMetrics)[number];
+export const parallelTitles: Record<ParallelMetric, string> = {
+  initNtk: 'init NTK dist.', finalNtk: 'final NTK dist.', movement: 'NTK movement', trainLoss: 'train loss', testLoss: 'test loss',
+};
+
+/**
+ * Parallel coordinates: one line per config cell (seeds pooled) through one axis per varying key and per outcome
+ * (mean over seeds). Each axis is scaled to [0, 1] here (log when all values are positive and span over 20×), so
+ * the spec needs no expression; the axis ends are labelled with their values. Coloured by init NTK distance.
+ */
+export function parallelSpec(p: ParallelInput, o: { width?: number; height?: number } = {}): Spec {
+  const metrics = parallelMetrics.filter((m) => p.rows.some((r) => r[m] !== null));
+  const dims = [...p.keys, ...metrics.map((m) => parallelTitles[m])];
+  const valueOf = (r: ParallelInput['rows'][number], d: string): number | null => {
+    const m = metrics.find((x) => parallelTitles[x] === d);
+    const v = m ? r[m] : r.key[d];
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  };
+  const scales = dims.map((d) => {
+    const vs = p.rows.map((r) => valueOf(r, d)).filter((v): v is number => v !== null);
+    const lo = Math.min(...vs);
+    const hi = Math.max(...vs);
+    const log = vs.length > 0 && lo > 0 && hi / lo > 20;
+    const f = (v: number) => (hi === lo ? 0.5 : log ? Math.log(v / lo) / Math.log(hi / lo) : (v - lo) / (hi - lo));
+    return { d, lo, hi, log, f, ok: vs.length > 0 };
+  });
+  const colorOf = metrics.includes('initNtk') ? 'initNtk' : metrics[0];
+  const lines = p.rows.flatMap((r, i) =>
+    scales.flatMap((s) => {
+      const v = valueOf(r, s.d);
+      return v === null || !s.ok ? [] : [{ row: i, dim: s.d, pos: s.f(v), value: v, color: colorOf ? r[colorOf] : null, n: r.n }];
+    }),
+  );
+  // An axis's name says when it is on a log scale.
+  const shown = (d: string) => `${d}${scales.find((s) => s.d === d)?.log ? ' (log)' : ''}`;
+  for (const l of lines) l.dim = shown(l.dim);
+  const ends = scales.filter((s) => s.ok).flatMap((s) => [
+    { dim: shown(s.d), pos: 0, label: fmt(s.lo, 3) },
+    { dim: shown(s.d), pos: 1, label: fmt(s.hi, 3) },
+  ]);
+  const x = { field: 'dim', type: 'nominal', sort: dims.map(shown), title: null, axis: { labelAngle: -20, labelAlign: 'right', labelLimit: 140, orient: 'bottom' } };
+  const y = { field: 'pos', type: 'quantitative', axis: null, scale: { domain: [0, 1], nice: false, padding: 10 } };
+  return {
+    $schema: schema,
+    name: 'parallel',
+    width: o.width ?? 'container',
+    height: o.height ?? 280,
+    title: {
+      text: 'Config vs outcome (parallel coordinates)',
+      subtitle: [`one line per config cell (${p.rows.length}), means over seeds; each axis runs from its min (bottom) to its max (top), "(log)": log scale`,
+        `colour: ${colorOf ? parallelTitles[colorOf] : '–'} (log scale)`],
+    },
+    layer: [
+      { name: 'paxes', data: { values: dims.map((d) => ({ dim: shown(d) })) }, mark: { type: 'rule', color: '#9ca3af' }, encoding: { x } },
+      {
+        name: 'plines',
+        data: { values: lines },
+        mark: { type: 'line', strokeWidth: 1.4, opacity: 0.75 },
+        encoding: {
+          x, y, detail: { field: 'row' },
+          color: colorOf
+            ? { field: 'color', type: 'quantitative', scale: { type: 'log', scheme: 'viridis' }, title: parallelTitles[colorOf], legend: { format: '.2~g', tickCount: 4 } }
+            : { value: '#4f46e5' },
+          tooltip: [{ field: 'dim', title: 'axis' }, { field: 'value', format: '.4g' }, { field: 'n', title: 'trials' }],
+        },
+      },
+      {
+        name: 'pends',
+        data: { values: ends },
+        mark: { type: 'text', fontSize: 10, dx: 4, align: 'left', color: '#374151' },
+        encoding: { x, y, text: { field: 'label' } },
+      },
+    ],
     config: baseConfig,
   };
 }
@@ -140,7 +272,7 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       subtitle = chart.fits.length === 1
         ? [`slope ${one(chart.fits[0].fit)} (95% CI; OLS of ${against}, N=${chart.fits[0].fit.nPoints})`, `${sd}${ref}`]
         : [`slope per series (95% CI; OLS of ${against}); ${sd}${ref}`,
-            ...chunks(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 3).map((c) => c.join('   '))];
+            ...wrapItems(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 100)];
     } else subtitle = [chart.note ?? 'no fit', `${sd}${ref}`];
   }
   return {
@@ -152,9 +284,9 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
     data: { values: pts },
     encoding: {
       x: logX
-        ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
+        ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false, padding: 14 }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
         : { field: 'width', type: 'quantitative', scale: { zero: false, nice: false, padding: 12 }, title: chart.axis, axis: { tickMinStep: 1, labelOverlap: 'greedy' } },
-      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle },
+      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle, axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
     },
     layer: layers.map((l) => ({ ...l, encoding: { ...(l.encoding as Spec) } })),
     config: baseConfig,
@@ -195,7 +327,7 @@ export function heatmapSpec(cells: readonly HeatmapCell[], metric: HeatmapMetric
           color: {
             field: 'mean', type: 'quantitative', title: metricTitles[metric],
             scale: { type: positive ? 'log' : 'linear', scheme: 'viridis' },
-            legend: { orient: 'right', gradientLength: 180 },
+            legend: { orient: 'right', gradientLength: 180, values: values.length ? legendValues(mn, mx, positive) : undefined, format: '.2~g', labelOverlap: false },
           },
           tooltip: [
             { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' }, { field: 'n' },
@@ -230,7 +362,7 @@ export function trialCurveSpec(t: Pick<TrialDetail, 'id' | 'curve'>, o: { width?
     data: { values: t.curve.filter(([, v]) => v > 0).map(([step, loss]) => ({ step, loss })) },
     encoding: {
       x: { field: 'step', type: 'quantitative' },
-      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log)' },
+      y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'training loss (log scale)', axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
       tooltip: [{ field: 'step' }, { field: 'loss', format: '.4e' }],
     },
     layer: [

@@ -2,10 +2,10 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../schema/db.js';
 import type { TrialStatus } from '../../schema/tables.js';
-import { markQueued, markRunning, recordFailure, recordResult } from '../../schema/store.js';
+import { markQueued, markRunning, recordFailure, recordProgress, recordResult } from '../../schema/store.js';
 import { zodErrorLine } from '../../core/errors.js';
 import {
-  CANCELLED_REASON, STALLED_REASON, heartbeatSchema, keys, trialJobDataSchema, trialJobReturnSchema,
+  CANCELLED_REASON, STALLED_REASON, heartbeatSchema, jobProgressSchema, keys, trialJobDataSchema, trialJobReturnSchema,
   type Heartbeat, type TrialJobData, type TrialJobReturn,
 } from '../../core/protocol.js';
 import { jobOptions, type EnqueuePolicy } from './enqueue.js';
@@ -200,6 +200,11 @@ export async function syncActive(
       },
       { behavior: 'immediate' },
     );
+  }
+  // The partial curves for the dashboard: the chunk each job reported since its previous update.
+  for (const job of jobs) {
+    const p = jobProgressSchema.safeParse(job.progress);
+    if (p.success && p.data.curve.length > 0 && job.id) recordProgress(ctx.db, job.id, p.data.curve);
   }
   return running;
 }

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { closeDb, ensureDbDir, openDb, type Db } from '../../schema/db.js';
-import { markQueued, markRunning, recordFailure, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
+import { markQueued, markRunning, recordFailure, recordProgress, recordResult, sweepTrialRows, upsertSweep, upsertWorker, heartbeat } from '../../schema/store.js';
 import type { TrialStatus } from '../../schema/tables.js';
 import { claimWriter } from '../writer-lock.js';
 import { bindSweepName } from '../sweep-binding.js';
 import type { BackendName } from '../../core/backend.js';
+import { trialProgressSchema } from '../../core/progress.js';
 import { trialResultSchema } from '../../core/result.js';
 import { HypersweepError, zodErrorLine, type ErrorKind } from '../../core/errors.js';
 import { codeIdentity } from '../../core/code-identity.js';
@@ -280,6 +281,11 @@ class LocalRun {
     if (!p || slot.current?.trialId !== m.trialId) return; // stale (aborted or restarted)
     if (m.type === 'progress') {
       slot.current.progress = m.progress;
+      // The partial curve for the dashboard: one upsert per progress message (at most 5 a second per slot).
+      const pr = trialProgressSchema.safeParse(m.progress);
+      if (pr.success && pr.data.phase === 'train' && pr.data.step !== undefined && pr.data.loss !== undefined) {
+        recordProgress(this.db, m.trialId, [[pr.data.step, pr.data.loss]]);
+      }
       return;
     }
     slot.current = null;

@@ -1,0 +1,216 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalConfig, trialId } from '../core/identity.js';
+import type { TrialConfigInput } from '../core/config.js';
+import { legendValues, wrapItems } from '../dashboards/client/charts.js';
+import type { TrialRow } from '../dashboards/data.js';
+import { buildReport } from '../dashboards/report.js';
+import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
+import { createDashboardServer, listen } from '../dashboards/server.js';
+import { closeDb, openDb, type Db } from '../schema/db.js';
+import { markRunning, recordProgress, recordResult, upsertSweep } from '../schema/store.js';
+import type { TrialStatus } from '../schema/tables.js';
+
+/**
+ * The dashboard's table and view endpoints over HTTP (sort and filter checked against a naive computation over
+ * the seeded trials, zod-checked parameters), the running trials' partial curves the store keeps, and the
+ * report's one fit per series.
+ */
+
+let dir: string;
+let db: Db;
+let writer: Db;
+let server: Server;
+let base: string;
+let seeded: SeededTrial[];
+const statusOf = (i: number, n: number): TrialStatus => (i >= n - 3 ? 'queued' : i % 11 === 4 ? 'failed' : 'completed');
+
+// A width × depth sweep stored through the store: distance 3·(f.width·e^(−0.4·f.depth))^(−1/2)·(1 ± 4 %).
+const widths = [16, 64, 256, 1024];
+const depths = [1, 2, 3];
+const depthDistance = (fw: number, fd: number, seed: number) => 3 * (fw * Math.exp(-0.4 * fd)) ** -0.5 * (1 + 0.04 * (seed - 1));
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hs-dash-views-'));
+  const file = join(dir, 'v.db');
+  writer = openDb(file);
+  seeded = seedSweep(writer, { sweep: 'grid', fWidths: [16, 32, 64], gWidths: [8, 16], seeds: 6, statusOf });
+  const cfgs: TrialConfigInput[] = widths.flatMap((fw) => depths.flatMap((fd) => [0, 1, 2].map((seed) => ({ task: 'sphere' as const, seed, f: { width: fw, depth: fd }, g: { width: 4 } }))));
+  upsertSweep(writer, { name: 'depths', task: 'sphere', retries: 0 }, cfgs.map((c) => ({ id: trialId(c), config: canonicalConfig(c) })));
+  for (const c of cfgs) {
+    const d = depthDistance(c.f!.width!, c.f!.depth!, c.seed!);
+    const k = { ntkRelFrob: d, gpRelFrob: d, ntkAlignment: 0.9, gpAlignment: 0.9, paperCodeNtkRelFrob: d, paperCodeGpRelFrob: d };
+    recordResult(writer, trialId(c), {
+      status: 'completed', metrics: { trainLoss: 0.01, testLoss: 0.02, stepsRun: 20, kernel: { init: k, final: k, movement: d * d } },
+      curve: [[0, 1], [20, 0.01]], backend: 'wasm', timings: { total: 1 }, versions: { node: process.version },
+    }, { worker: 'w', host: 'h' });
+  }
+  db = openDb(file, { readonly: true });
+  server = createDashboardServer(db, { cache: false });
+  base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  closeDb(db);
+  closeDb(writer);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function get<T>(path: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(base + path);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Every page of the trials endpoint, concatenated. */
+async function allRows(query: string): Promise<TrialRow[]> {
+  const out: TrialRow[] = [];
+  for (let offset = 0; ; offset += 7) {
+    const r = await get<{ total: number; rows: TrialRow[] }>(`/api/sweeps/grid/trials?limit=7&offset=${offset}&${query}`);
+    expect(r.status).toBe(200);
+    out.push(...r.body.rows);
+    if (offset + 7 >= r.body.total) return out;
+  }
+}
+
+describe('trials table endpoint', () => {
+  it('sorts by any column across pages like a naive sort (missing values last, ties in the order added)', async () => {
+    const byId = new Map((await allRows('')).map((r, i) => [r.id, { r, i }]));
+    expect([...byId.keys()]).toEqual(seeded.map((t) => t.id)); // unsorted: the order added
+    const cols: Array<[string, keyof TrialRow]> = [['initNtk', 'initNtk'], ['f.width', 'fWidth'], ['trainLoss', 'trainLoss'], ['movement', 'movement'], ['seed', 'seed']];
+    for (const [col, field] of cols) {
+      for (const dir of ['asc', 'desc'] as const) {
+        const got = (await allRows(`sort=${col}&dir=${dir}`)).map((r) => r.id);
+        const s = dir === 'asc' ? 1 : -1;
+        const want = [...byId.values()].sort((a, b) => {
+          const x = a.r[field] as number | null;
+          const y = b.r[field] as number | null;
+          if (x === null || y === null) return (x === null ? 1 : 0) - (y === null ? 1 : 0) || a.i - b.i;
+          return s * (x - y) || a.i - b.i;
+        }).map((e) => e.r.id);
+        expect(got, `${col} ${dir}`).toEqual(want);
+      }
+    }
+  });
+
+  it('filters by config keys (a column key and a JSON key) and by status', async () => {
+    const rows = await allRows(`where=${encodeURIComponent('f.width=32;g.width=16')}`);
+    expect(rows.map((r) => r.id)).toEqual(seeded.filter((t) => t.fWidth === 32 && t.gWidth === 16).map((t) => t.id));
+    const json = await allRows(`where=${encodeURIComponent('train.optimizer=gd;seed=2')}&status=completed`);
+    expect(json.map((r) => r.id)).toEqual(seeded.filter((t) => t.seed === 2 && t.status === 'completed').map((t) => t.id));
+    expect(await allRows(`where=${encodeURIComponent('train.optimizer=adam')}`)).toEqual([]);
+  });
+
+  it('has the kernel columns of each trial', async () => {
+    const rows = await allRows('');
+    const done = rows.filter((r) => r.status === 'completed');
+    // seed.ts plants the init GP distance at half the init NTK distance and the final NTK at 1.4 times it.
+    for (const r of done) {
+      expect(r.initGp! / r.initNtk!).toBeCloseTo(0.5, 12);
+      expect(r.finalNtk! / r.initNtk!).toBeCloseTo(1.4, 12);
+      expect(r.alignment!).toBeCloseTo(1 - r.initNtk! / 10, 12);
+    }
+    expect(rows.filter((r) => r.status !== 'completed').every((r) => r.initNtk === null && r.movement === null)).toBe(true);
+  });
+
+  it('answers 400 with one line naming the parameter for a bad sort column, direction, filter key or axis', async () => {
+    const bad = [
+      ['/api/sweeps/grid/trials?sort=nope', /trials: sort/],
+      ['/api/sweeps/grid/trials?sort=id&dir=up', /trials: dir/],
+      ['/api/sweeps/grid/trials?where=f.widht%3D3', /unknown config key 'f\.widht'.*f\.width/],
+      ['/api/sweeps/grid/trials?where=nonsense', /expected key=value/],
+      ['/api/sweeps/grid/values?key=g.widht', /unknown config key 'g\.widht'/],
+      ['/api/sweeps/grid/agreement?x=f.wdth', /unknown config key 'f\.wdth'/],
+      ['/api/sweeps/grid/running?limit=0', /running: limit/],
+    ] as const;
+    for (const [path, msg] of bad) {
+      const r = await get<{ error: string }>(path);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error, path).toMatch(msg);
+      expect(r.body.error).not.toContain('\n');
+    }
+  });
+
+  it('lists the varying keys and a key\'s values', async () => {
+    const k = await get<{ varying: string[]; all: string[] }>('/api/sweeps/grid/keys');
+    expect(k.body.varying.sort()).toEqual(['f.width', 'g.width']);
+    expect(k.body.all).toContain('train.optimizer');
+    const v = await get<{ values: number[]; more: boolean }>('/api/sweeps/grid/values?key=f.width');
+    expect(v.body).toEqual({ key: 'f.width', values: [16, 32, 64], more: false });
+  });
+});
+
+describe('running trials and views', () => {
+  it('keeps a running trial\'s partial curve from progress reports, and the final curve replaces it', async () => {
+    const t = seeded.find((s) => s.status === 'queued')!;
+    // Not running yet: nothing is stored.
+    expect(recordProgress(writer, t.id, [[0, 1]])).toBe(0);
+    markRunning(writer, t.id, { worker: 'w', host: 'h', attempt: 1 });
+    expect(recordProgress(writer, t.id, [[0, 1], [10, 0.5], [10, 0.4], [20, Number.NaN], [-1, 2]])).toBe(3);
+    const r = await get<{ total: number; trials: Array<{ id: string; points: Array<[number, number]> }> }>('/api/sweeps/grid/running');
+    expect(r.body.total).toBe(1);
+    expect(r.body.trials[0]).toMatchObject({ id: t.id, points: [[0, 1], [10, 0.4]] });
+    recordResult(writer, t.id, {
+      status: 'completed', metrics: { trainLoss: 0.1, testLoss: null, stepsRun: 30, kernel: null }, curve: [[0, 1], [30, 0.1]], backend: 'wasm', timings: { total: 1 }, versions: {},
+    }, { worker: 'w', host: 'h' });
+    expect(recordProgress(writer, t.id, [[40, 0.05]])).toBe(0);
+    const d = await get<{ curve: Array<[number, number]> }>(`/api/trials/${t.id}`);
+    expect(d.body.curve).toEqual([[0, 1], [30, 0.1]]);
+    expect((await get<{ total: number }>('/api/sweeps/grid/running')).body.total).toBe(0);
+  });
+
+  it('gives the parallel-coordinates rows: the means per config cell of the varying keys', async () => {
+    const r = await get<{ keys: string[]; rows: Array<{ key: Record<string, number>; n: number; initNtk: number | null }> }>('/api/sweeps/depths/parallel');
+    expect(r.body.keys).toEqual(['f.width', 'f.depth']);
+    expect(r.body.rows).toHaveLength(widths.length * depths.length);
+    for (const row of r.body.rows) {
+      const want = [0, 1, 2].reduce((a, s) => a + depthDistance(row.key['f.width'], row.key['f.depth'], s), 0) / 3;
+      expect(row.n).toBe(3);
+      expect(row.initNtk).toBeCloseTo(want, 12);
+    }
+  });
+
+  it('claims endpoint: null for a sweep without expect', async () => {
+    expect((await get<unknown>('/api/sweeps/grid/claims')).body).toEqual({ claims: null, error: null });
+  });
+});
+
+describe('report: one fit per series', () => {
+  it('prints a slope per f.depth equal to an OLS of log distance on log f.width over that depth\'s trials', () => {
+    const html = buildReport(db, 'depths');
+    for (const fd of depths) {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (const fw of widths) for (const s of [0, 1, 2]) [xs.push(Math.log(fw)), ys.push(Math.log(depthDistance(fw, fd, s)))];
+      const mx = xs.reduce((a, b) => a + b) / xs.length;
+      const my = ys.reduce((a, b) => a + b) / ys.length;
+      const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+      const m = new RegExp(`\\[f\\.depth=${fd}\\] slope of log distance vs log f\\.width: (-?[0-9.e-]+)`).exec(html);
+      expect(m, `f.depth=${fd}`).not.toBeNull();
+      expect(Number(m![1])).toBeCloseTo(slope, 3);
+    }
+    // Init and final agreement, and movement: three sections of three series each.
+    expect(html.match(/\[f\.depth=\d\] slope of log/g)).toHaveLength(9);
+  });
+});
+
+describe('chart helpers', () => {
+  it('wraps subtitle items into lines within the width, none cut', () => {
+    const items = Array.from({ length: 9 }, (_, i) => `f.depth=${i} train.lr=0.01: -0.5 [-0.55, -0.45]`);
+    const lines = wrapItems(items, 100);
+    expect(lines.join('   ')).toBe(items.join('   '));
+    expect(lines.every((l) => l.length <= 100)).toBe(true);
+  });
+
+  it('gives a colour bar four labels from min to max, geometric on a log scale', () => {
+    const v = legendValues(0.01, 10, true);
+    expect(v).toHaveLength(4);
+    expect(v[0]).toBeCloseTo(0.01, 15);
+    expect(v[3]).toBeCloseTo(10, 12);
+    expect(v[1] / v[0]).toBeCloseTo(10, 10);
+    expect(legendValues(0, 3, false)).toEqual([0, 1, 2, 3]);
+  });
+});
