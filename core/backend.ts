@@ -11,6 +11,12 @@ export function isBackendName(name: string): name is BackendName {
   return (backendNames as readonly string[]).includes(name);
 }
 
+/**
+ * The wasm backend's heap (tfjs-backend-wasm 4.22 is wasm32: `getHeapMax()` = 65,535 pages of 64 KiB, just under
+ * 4 GiB). Every tensor of the `wasm` backend, and of `native` in its wasm-heap mode, lives there.
+ */
+export const WASM_HEAP_MAX_BYTES = 4_294_901_760;
+
 /** A backend that cannot be used on this machine: every trial here would fail the same way (kind `fatal`). */
 export class BackendUnavailableError extends HypersweepError {
   override name = 'BackendUnavailableError';

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
 import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
-import { pinnedVersions, setNativeMatMul } from './native.js';
+import { WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
+import { pinnedVersions, setHostMatMul, setNativeMatMul } from './native.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
 export { backendNames, type BackendName, BackendUnavailableError } from '../../core/backend.js';
@@ -24,6 +25,14 @@ export interface BackendInfo {
   version: string;
   /** webgpu: the adapter's buffer limits (the memory estimate checks the largest tensor against them). */
   gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  /** native in host-memory mode: tensors are JS arrays in the machine's memory, not in the wasm heap. */
+  hostMemory?: boolean;
+}
+
+/** What the trial about to run needs (from its memory estimate), so `native` can pick its mode. */
+export interface BackendNeeds {
+  /** Bytes of tensors: above the wasm heap, native runs in host-memory mode. */
+  tensorBytes: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -48,6 +57,22 @@ async function useNative(): Promise<BackendInfo> {
   return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}` };
 }
 
+/**
+ * native in host-memory mode (native-host.ts): the cpu backend's JS arrays, its large matmuls on MLAS. Chosen by
+ * `native` (and `auto` where it lands on native) for a trial whose tensors do not fit the wasm heap.
+ */
+async function useNativeHost(): Promise<BackendInfo> {
+  const info = await useCpu();
+  const why = setHostMatMul(true);
+  if (why) throw new BackendUnavailableError('native', why);
+  return {
+    name: 'native',
+    device: 'cpu (JS arrays in host memory + onnxruntime MLAS matmuls, 1 thread)',
+    version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}`,
+    hostMemory: true,
+  };
+}
+
 async function initWasm(): Promise<BackendInfo> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (tf.getBackend() !== 'wasm' || !tf.findBackend('wasm')) {
@@ -64,6 +89,7 @@ async function initWasm(): Promise<BackendInfo> {
 async function useCpu(): Promise<BackendInfo> {
   const cpu = await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'tf.setBackend(cpu) failed');
+  setHostMatMul(false);
   // The cpu backend prints a multi-line "install tfjs-node" banner on its first write; we chose cpu on purpose.
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { name: 'cpu', device: 'cpu (pure JavaScript)', version: `tfjs-core ${tf.version_core}, tfjs-backend-cpu ${cpu.version_cpu}` };
@@ -197,22 +223,38 @@ const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> 
 };
 
 /** The tfjs backend under a hypersweep backend name. */
-const tfjsName = (info: BackendInfo) => (info.name === 'native' ? 'wasm' : info.name);
+const tfjsName = (info: BackendInfo) => (info.hostMemory ? 'cpu' : info.name === 'native' ? 'wasm' : info.name);
 
 /**
  * Make `name` the active tfjs backend (patched on wasm) and register hypersweep's gradients.
  * `auto`: tensorflow, then webgpu, then native, then wasm.
  */
-export async function selectBackend(name: BackendName): Promise<BackendInfo> {
+export async function selectBackend(name: BackendName, needs?: BackendNeeds): Promise<BackendInfo> {
   // A worker thread runs many trials: probe once per requested name, then reuse the backend it chose.
   const known = selected.get(name);
+  if (known?.name === 'native') {
+    if (needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES) return hostMode(name, needs);
+    if (tf.getBackend() !== 'wasm') await useNative(); // back from host-memory mode
+  }
   if (known && tf.getBackend() === tfjsName(known)) {
     if (known.name === 'native' || known.name === 'wasm') setNativeMatMul(known.name === 'native');
+    if (known.name === 'cpu') setHostMatMul(false);
     return known;
   }
   const info = await activate(name);
   registerGradients();
   selected.set(name, info);
+  if (info.name === 'native' && needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES) return hostMode(name, needs);
+  return info;
+}
+
+/** Switch native to host-memory mode for a trial whose tensors exceed the wasm heap, saying so in one line. */
+async function hostMode(name: BackendName, needs: BackendNeeds): Promise<BackendInfo> {
+  const info = await useNativeHost();
+  registerGradients();
+  const mb = (b: number) => Math.ceil(b / 2 ** 20);
+  process.stderr.write(`hypersweep: backend ${name}: the trial's tensors (about ${mb(needs.tensorBytes)} MB) exceed the wasm heap ` +
+    `(${mb(WASM_HEAP_MAX_BYTES)} MB): running native in host-memory mode (JS arrays + MLAS matmuls)\n`);
   return info;
 }
 
