@@ -7,7 +7,7 @@ import { hostMemoryActive, nativeActive, nativeProductCount, pinnedVersions } fr
 import { InPlaceAdam, InPlaceSgd } from '../worker/backend/native-host.js';
 import { WASM_HEAP_MAX_BYTES } from '../core/backend.js';
 import { onnxModel, onnxFloat } from '../worker/native/onnx.js';
-import { loadNative, nativeGemmNT, nativeMatMul } from '../worker/native/ort.js';
+import { loadNative, nativeGemmNT, nativeMatMul, setMaxOutputFloats } from '../worker/native/ort.js';
 import { empiricalNtk } from '../worker/model/empirical.js';
 import { choleskyJittered, choleskySolveInPlace, relFrob } from '../worker/kernels/index.js';
 import { choleskySolveNative } from '../worker/native/linalg.js';
@@ -85,6 +85,37 @@ describe('native compute path: pinned internals', () => {
       const out64 = new Float64Array(M * N);
       nativeMatMul(Float64Array.from(a), Float64Array.from(b), out64, 1, M, K, N, tA, tB, 2);
       expect(maxRel(out64, want)).toBeLessThan(1e-14);
+    }
+  });
+});
+
+describe('native products with large outputs, in blocks', () => {
+  it('equal the one-call product to float32 rounding, every layout, 2-D and batched, against a float64 reference', () => {
+    expect(loadNative()).toBeNull();
+    for (const [batch, M, K, N, tA, tB] of [
+      [1, 37, 50, 64, false, false], [1, 37, 50, 64, true, false], [1, 37, 50, 64, false, true], [1, 37, 50, 64, true, true],
+      [3, 20, 40, 33, false, false], [3, 20, 40, 33, true, true], [1, 100, 64, 48, false, false], [2, 70, 24, 40, true, false],
+    ] as [number, number, number, number, boolean, boolean][]) {
+      const a = gaussianArray(batch * M * K, 31);
+      const b = gaussianArray(batch * K * N, 32);
+      const once = new Float32Array(batch * M * N);
+      const rank = batch > 1 ? 3 : 2;
+      nativeMatMul(a, b, once, batch, M, K, N, tA, tB, rank);
+      // blocks of whole batches (3-D), of 32 rows, of 16 rows (the smallest block)
+      for (const cap of [M * N, 32 * Math.max(N, K), 1]) {
+        const prev = setMaxOutputFloats(cap);
+        const blocked = new Float32Array(batch * M * N);
+        try {
+          nativeMatMul(a, b, blocked, batch, M, K, N, tA, tB, rank);
+        } finally {
+          setMaxOutputFloats(prev);
+        }
+        expect(maxRel(blocked, once)).toBeLessThan(1e-6);
+      }
+      for (let q = 0; q < batch; q++) {
+        const want = refMatMul(a.subarray(q * M * K, (q + 1) * M * K), b.subarray(q * K * N, (q + 1) * K * N), M, K, N, tA, tB);
+        expect(maxRel(once.subarray(q * M * N, (q + 1) * M * N), want)).toBeLessThan(1e-5);
+      }
     }
   });
 });
