@@ -233,7 +233,7 @@ export async function selectBackend(name: BackendName, needs?: BackendNeeds): Pr
   // A worker thread runs many trials: probe once per requested name, then reuse the backend it chose.
   const known = selected.get(name);
   if (known?.name === 'native') {
-    if (needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES) return hostMode(name, needs);
+    if (wantsHostMemory(needs)) return hostMode(name, needs);
     if (tf.getBackend() !== 'wasm') await useNative(); // back from host-memory mode
   }
   if (known && tf.getBackend() === tfjsName(known)) {
@@ -244,17 +244,24 @@ export async function selectBackend(name: BackendName, needs?: BackendNeeds): Pr
   const info = await activate(name);
   registerGradients();
   selected.set(name, info);
-  if (info.name === 'native' && needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES) return hostMode(name, needs);
+  if (info.name === 'native' && wantsHostMemory(needs)) return hostMode(name, needs);
   return info;
 }
 
+/** native's host-memory mode: for tensors over the wasm heap, or always with HYPERSWEEP_NATIVE_MEMORY=host. */
+function wantsHostMemory(needs?: BackendNeeds): boolean {
+  return process.env.HYPERSWEEP_NATIVE_MEMORY === 'host' || (needs !== undefined && needs.tensorBytes > WASM_HEAP_MAX_BYTES);
+}
+
 /** Switch native to host-memory mode for a trial whose tensors exceed the wasm heap, saying so in one line. */
-async function hostMode(name: BackendName, needs: BackendNeeds): Promise<BackendInfo> {
+async function hostMode(name: BackendName, needs?: BackendNeeds): Promise<BackendInfo> {
   const info = await useNativeHost();
   registerGradients();
   const mb = (b: number) => Math.ceil(b / 2 ** 20);
-  process.stderr.write(`hypersweep: backend ${name}: the trial's tensors (about ${mb(needs.tensorBytes)} MB) exceed the wasm heap ` +
-    `(${mb(WASM_HEAP_MAX_BYTES)} MB): running native in host-memory mode (JS arrays + MLAS matmuls)\n`);
+  const why = needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES
+    ? `the trial's tensors (about ${mb(needs.tensorBytes)} MB) exceed the wasm heap (${mb(WASM_HEAP_MAX_BYTES)} MB)`
+    : 'HYPERSWEEP_NATIVE_MEMORY=host';
+  process.stderr.write(`hypersweep: backend ${name}: ${why}: running native in host-memory mode (JS arrays + MLAS matmuls)\n`);
   return info;
 }
 
