@@ -99,7 +99,7 @@ const TENSOR_SLACK = 1.5;
 /**
  * Host-memory mode (native on JS arrays, worker/backend/native-host.ts): no heap to fragment, and a freed array is
  * returned to the system when V8 collects it; arrays awaiting collection (the cpu kernels' temporaries, the native
- * binding's ≤ 64 MB output copies) add a bounded amount. Measured: the 1.08 G-parameter example peaked at 0.96 ×
+ * binding's ≤ 16 MB output copies) add a bounded amount. Measured: the 1.08 G-parameter example peaked at 0.96 ×
  * its tensors + the runtime, a 38 M-parameter trial at 1.36 × (test/scale.test.ts).
  */
 const HOST_TENSOR_SLACK = 1.1;

@@ -105,13 +105,14 @@ function matMulSession(rank: 2 | 3, transA: boolean, transB: boolean, elem: Onnx
 type Float = Float32Array | Float64Array;
 
 /**
- * Output floats one native call may write. The binding returns every output as a fresh copy (a new ArrayBuffer,
- * garbage until V8 collects it), even a preallocated one it wrote in place: a product with a larger output is
- * computed in blocks of rows (or of batches), so the copy stays small (a 4 GB weight gradient would otherwise be
- * held twice). Each output element is the same dot product over K, to float32 rounding (MLAS's row tiles may
+ * Output floats one native call may write (16 MB). The binding returns every output as a fresh copy (a new
+ * ArrayBuffer, garbage until V8 collects it), even a preallocated one it wrote in place: a product with a larger
+ * output is computed in blocks of rows (or of batches), so the copy stays small (a 4 GB weight gradient would
+ * otherwise be held twice; at (n, m, batch) = (4096, 1024, 128) blocks of 64 MB peaked at 799 MB, of 16 MB at 715,
+ * of 4 MB at 715). Each output element is the same dot product over K, to float32 rounding (MLAS's row tiles may
  * sum in another order).
  */
-let maxOutputFloats = 1 << 24;
+let maxOutputFloats = 1 << 22;
 
 /** Change the block size (tests); returns the previous one. */
 export function setMaxOutputFloats(n: number): number {
