@@ -11,6 +11,7 @@ import { formatPlan, planTrials } from '../orchestrator/sweep-plan.js';
 import { parseSweep } from '../orchestrator/sweep.js';
 import { expandSweep } from '../orchestrator/expand.js';
 import { assertWithinMemoryCap, estimateTrialCost, MemoryCapError, WASM_HEAP_MAX_BYTES } from '../worker/model/cost.js';
+import { HOST_MEMORY_FROM_BYTES } from '../core/backend.js';
 
 const cfg = (c: TrialConfigInput) => trialConfigSchema.parse(c);
 const MB = 2 ** 20;
@@ -140,6 +141,25 @@ describe('backend limits', () => {
     // the machine still bounds it, with widths that fit in host-memory mode
     const machine = { totalBytes: 16 * 2 ** 30, availableBytes: 8 * 2 ** 30 };
     expect(() => assertWithinMemoryCap(big, { name: 'native' }, machine)).toThrow(/^trial needs about \d+ MB \(f width 1024.* this machine has 8192 MB available \(of 16384 MB\): the biggest that fit: f\.width 512 \(at g\.width 1024\) or g\.width 512/);
+  });
+
+  it('native picks host-memory mode from 1 GiB of tensors, and its heap mode keeps the heap limit', () => {
+    // (8192, 2048, 2): 151 M parameters, about 1.7 GB of tensors in wasm-heap mode
+    const mid = cfg({ task: 'sphere', f: { width: 8192, depth: 3 }, g: { width: 2048, depth: 2 }, data: { nTrain: 64, nTest: 0, dx: 16, dz: 4 },
+      train: { steps: 1 }, kernels: { probe: 0 }, limits: { memoryMb: 100_000 } });
+    const heap = estimateTrialCost(mid, { name: 'wasm' });
+    const host = estimateTrialCost(mid, { name: 'native', hostMemory: true });
+    expect(heap.tensorBytes).toBeGreaterThan(HOST_MEMORY_FROM_BYTES);
+    expect(heap.tensorBytes).toBeLessThan(WASM_HEAP_MAX_BYTES);
+    expect(estimateTrialCost(mid)).toEqual(host);
+    expect(estimateTrialCost(mid, { name: 'native' })).toEqual(host);
+    expect(estimateTrialCost(mid, { name: 'native', hostMemory: false })).toEqual(heap);
+    expect(host.bytes).toBeLessThan(heap.bytes);
+    // below 1 GiB native stays in the heap
+    const small = cfg({ ...mid, f: { width: 4096, depth: 3 }, g: { width: 1024, depth: 2 } });
+    expect(estimateTrialCost(small)).toEqual(estimateTrialCost(small, { name: 'wasm' }));
+    // native in its heap mode is bounded by the heap like wasm
+    expect(() => assertWithinMemoryCap(big, { name: 'native', hostMemory: false })).toThrow(/backend native keeps every tensor in the wasm heap/);
   });
 
   it('refuses it at once on wasm in a child process, before allocating', () => {

@@ -55,7 +55,7 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
   checkTaskConfig(cfg);
   assertWithinMemoryCap(cfg, undefined, machineMemory());
   // native picks its mode from the estimate: the wasm heap when the tensors fit there, host memory otherwise.
-  const backend = await selectBackend(opts.backend ?? 'auto', { tensorBytes: estimateTrialCost(cfg).tensorBytes });
+  const backend = await selectBackend(opts.backend ?? 'auto', { tensorBytes: estimateTrialCost(cfg, { name: 'wasm' }).tensorBytes });
   // The backend's own limits (the wasm heap, the GPU's buffers), before the trial allocates anything.
   const cost = assertWithinMemoryCap(cfg, backend);
   clock.done('setup');

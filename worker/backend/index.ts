@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
 import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
-import { WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
+import { HOST_MEMORY_FROM_BYTES, nativeHostMemory, WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
 import { pinnedVersions, setHostMatMul, setNativeMatMul } from './native.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
@@ -25,13 +25,13 @@ export interface BackendInfo {
   version: string;
   /** webgpu: the adapter's buffer limits (the memory estimate checks the largest tensor against them). */
   gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
-  /** native in host-memory mode: tensors are JS arrays in the machine's memory, not in the wasm heap. */
+  /** native's mode: true in host memory (tensors are JS arrays in the machine's memory), false in the wasm heap. */
   hostMemory?: boolean;
 }
 
 /** What the trial about to run needs (from its memory estimate), so `native` can pick its mode. */
 export interface BackendNeeds {
-  /** Bytes of tensors: above the wasm heap, native runs in host-memory mode. */
+  /** Bytes of tensors in wasm-heap mode (`estimateTrialCost(config, { name: 'wasm' })`): core/backend.ts nativeHostMemory. */
   tensorBytes: number;
 }
 
@@ -54,7 +54,7 @@ async function useNative(): Promise<BackendInfo> {
   const info = await initWasm();
   const why = setNativeMatMul(true);
   if (why) throw new BackendUnavailableError('native', why);
-  return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}` };
+  return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}`, hostMemory: false };
 }
 
 /**
@@ -248,9 +248,9 @@ export async function selectBackend(name: BackendName, needs?: BackendNeeds): Pr
   return info;
 }
 
-/** native's host-memory mode: for tensors over the wasm heap, or always with HYPERSWEEP_NATIVE_MEMORY=host. */
+/** native's host-memory mode: for large trials (core/backend.ts nativeHostMemory), or forced by HYPERSWEEP_NATIVE_MEMORY. */
 function wantsHostMemory(needs?: BackendNeeds): boolean {
-  return process.env.HYPERSWEEP_NATIVE_MEMORY === 'host' || (needs !== undefined && needs.tensorBytes > WASM_HEAP_MAX_BYTES);
+  return nativeHostMemory(needs?.tensorBytes ?? 0);
 }
 
 /** Switch native to host-memory mode for a trial whose tensors exceed the wasm heap, saying so in one line. */
@@ -258,9 +258,10 @@ async function hostMode(name: BackendName, needs?: BackendNeeds): Promise<Backen
   const info = await useNativeHost();
   registerGradients();
   const mb = (b: number) => Math.ceil(b / 2 ** 20);
-  const why = needs && needs.tensorBytes > WASM_HEAP_MAX_BYTES
-    ? `the trial's tensors (about ${mb(needs.tensorBytes)} MB) exceed the wasm heap (${mb(WASM_HEAP_MAX_BYTES)} MB)`
-    : 'HYPERSWEEP_NATIVE_MEMORY=host';
+  const t = needs?.tensorBytes ?? 0;
+  const why = process.env.HYPERSWEEP_NATIVE_MEMORY === 'host' ? 'HYPERSWEEP_NATIVE_MEMORY=host'
+    : t > WASM_HEAP_MAX_BYTES ? `the trial's tensors (about ${mb(t)} MB) exceed the wasm heap (${mb(WASM_HEAP_MAX_BYTES)} MB)`
+    : `the trial's tensors (about ${mb(t)} MB) are over ${mb(HOST_MEMORY_FROM_BYTES)} MB (the wasm heap would keep more of them)`;
   process.stderr.write(`hypersweep: backend ${name}: ${why}: running native in host-memory mode (JS arrays + MLAS matmuls)\n`);
   return info;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { HypersweepError } from '../../core/errors.js';
-import { WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
+import { nativeHostMemory, WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
 import type { TrialConfig } from '../../core/config.js';
 import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
@@ -183,12 +183,12 @@ export function estimateTrialCost(config: TrialConfig, backend?: BackendMemory):
 }
 
 /**
- * Whether a trial runs in native's host-memory mode: on that backend, or when its tensors exceed the wasm heap
- * and the backend is native or not yet chosen (native then switches to host-memory mode).
+ * Whether a trial runs in native's host-memory mode: on that backend, or when the backend is native or not yet
+ * chosen and native would pick that mode for these tensors (over the wasm heap, or over 1 GiB: core/backend.ts).
  */
 function runsInHostMemory(heapCost: TrialCost, backend?: BackendMemory): boolean {
-  if (backend?.hostMemory) return true;
-  return (!backend || backend.name === 'native') && heapCost.tensorBytes > WASM_HEAP_MAX_BYTES;
+  if (backend?.hostMemory !== undefined) return backend.hostMemory;
+  return (!backend || backend.name === 'native') && nativeHostMemory(heapCost.tensorBytes);
 }
 
 function trialCost(config: TrialConfig, hostMemory: boolean): TrialCost {
@@ -257,7 +257,7 @@ export interface BackendMemory {
   name: string;
   /** WebGPU adapter limits, when known: the largest buffer, and the largest buffer one shader may bind. */
   gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
-  /** native in host-memory mode: tensors in the machine's memory (no wasm heap limit). */
+  /** native's mode, once chosen: true in host memory (no wasm heap limit), false in the wasm heap. */
   hostMemory?: boolean;
 }
 
@@ -294,7 +294,7 @@ interface MemoryLimit {
 export function memoryLimits(config: TrialConfig, backend?: BackendMemory, machine?: MachineMemory): MemoryLimit[] {
   const mb = (b: number) => `${Math.floor(b / 2 ** 20)} MB`;
   const out: MemoryLimit[] = [];
-  if (backend?.name === 'wasm') {
+  if (backend?.name === 'wasm' || (backend?.name === 'native' && backend.hostMemory === false)) {
     out.push({ what: `backend ${backend.name} keeps every tensor in the wasm heap, at most ${mb(WASM_HEAP_MAX_BYTES)} (wasm32)`, bytes: WASM_HEAP_MAX_BYTES, of: 'tensorBytes' });
   }
   if (backend?.gpu) {
