@@ -327,6 +327,30 @@ describe('native host-memory mode (cpu backend arrays + MLAS): same results as w
   });
 });
 
+describe('in-place optimizers with a shared weight', () => {
+  it('update a copy when another tensor reads the weight array: the other tensor keeps its values', async () => {
+    const run = (opt: tf.Optimizer) => {
+      const v = tf.tidy(() => tf.variable(tf.tensor2d(gaussianArray(6 * 9, 40), [6, 9])));
+      const alias = tf.reshape(v, [9, 6]); // shares v's data
+      const before = alias.dataSync().slice();
+      const g = tf.tensor2d(gaussianArray(6 * 9, 41), [6, 9]);
+      opt.applyGradients({ [v.name]: g });
+      const after = { w: v.dataSync().slice() as Float32Array, alias: alias.dataSync().slice() as Float32Array };
+      expect(Array.from(after.alias)).toEqual(Array.from(before));
+      tf.dispose([v, alias, g]);
+      opt.dispose();
+      return after.w;
+    };
+    await selectBackend('cpu');
+    const ref = [run(tf.train.sgd(0.05)), run(tf.train.adam(0.01))];
+    await selectHost();
+    const got = [run(new InPlaceSgd(0.05)), run(new InPlaceAdam(0.01))];
+    await selectBackend('wasm');
+    expect(Array.from(got[0])).toEqual(Array.from(ref[0]));
+    expect(Array.from(got[1])).toEqual(Array.from(ref[1]));
+  });
+});
+
 describe('native float64 linear algebra', () => {
   it('Gemm C −= A·Bᵀ in place, float64, against a naive product', () => {
     const [M, K, N] = [9, 33, 6];

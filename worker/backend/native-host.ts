@@ -89,8 +89,8 @@ export class InPlaceAdam extends tf.AdamOptimizer {
       if (!g) continue;
       const value = tf.engine().registeredVariables[name];
       const arrays = inPlaceArrays(value, g);
-      if (!arrays) throw new Error(`InPlaceAdam: weight ${name} cannot be updated in place (shared or not float32)`);
-      const [w, gv] = arrays;
+      // A weight whose array is shared: the same update on a copy, then assigned (never seen in training).
+      const [w, gv] = arrays ?? [value.dataSync().slice() as Float32Array, g.dataSync() as Float32Array];
       let s = this.state.get(name);
       if (!s) this.state.set(name, (s = { m: new Float32Array(w.length), v: new Float32Array(w.length) }));
       const { m, v } = s;
@@ -103,6 +103,7 @@ export class InPlaceAdam extends tf.AdamOptimizer {
         const den = f(f(Math.sqrt(f(vi / om2))) + ce);
         w[i] = f(f(f(mi / om1) / den) * clr) + w[i];
       }
+      if (!arrays) value.assign(tf.tensor(w, value.shape, 'float32'));
     }
     this.acc1 = f(this.acc1 * cb1);
     this.acc2 = f(this.acc2 * cb2);
