@@ -8,9 +8,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
-import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
+import { backendNames, BackendUnavailableError, HOST_MEMORY_FROM_BYTES, nativeHostMemory, WASM_HEAP_MAX_BYTES, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
-import { HOST_MEMORY_FROM_BYTES, nativeHostMemory, WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
 import { pinnedVersions, setHostMatMul, setNativeMatMul } from './native.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
@@ -59,7 +58,7 @@ async function useNative(): Promise<BackendInfo> {
 
 /**
  * native in host-memory mode (native-host.ts): the cpu backend's JS arrays, its large matmuls on MLAS. Chosen by
- * `native` (and `auto` where it lands on native) for a trial whose tensors do not fit the wasm heap.
+ * `native` (and `auto` where it lands on native) for a large trial (core/backend.ts nativeHostMemory).
  */
 async function useNativeHost(): Promise<BackendInfo> {
   const info = await useCpu();
@@ -253,7 +252,7 @@ function wantsHostMemory(needs?: BackendNeeds): boolean {
   return nativeHostMemory(needs?.tensorBytes ?? 0);
 }
 
-/** Switch native to host-memory mode for a trial whose tensors exceed the wasm heap, saying so in one line. */
+/** Switch native to host-memory mode, saying so (and why) in one line. */
 async function hostMode(name: BackendName, needs?: BackendNeeds): Promise<BackendInfo> {
   const info = await useNativeHost();
   registerGradients();
