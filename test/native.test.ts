@@ -430,4 +430,21 @@ describe('auto without the native library', () => {
     expect(on.stderr).not.toMatch(/native/);
     expect((JSON.parse(on.stdout) as { backend: string }).backend).toBe('native');
   }, 120_000);
+
+  it('HYPERSWEEP_NATIVE_MEMORY=host: one line says so, the trial runs in host memory with the same losses (built CLI)', async () => {
+    const args = ['trial', '--config', 'test/fixtures/trial-sphere.json', '--json', '--set', 'train.steps=3'];
+    type Out = { backend: string; versions: { device: string }; metrics: { trainLoss: number; testLoss: number } };
+    const host = await runCli(args, { env: { HYPERSWEEP_NATIVE_MEMORY: 'host' } });
+    expect(host.code).toBe(0);
+    expect(host.stderr.split('\n').filter((l) => l.includes('native'))).toEqual([
+      'hypersweep: backend auto: HYPERSWEEP_NATIVE_MEMORY=host: running native in host-memory mode (JS arrays + MLAS matmuls)',
+    ]);
+    const h = JSON.parse(host.stdout) as Out;
+    expect(h.backend).toBe('native');
+    expect(h.versions.device).toMatch(/host memory/);
+    const heap = JSON.parse((await runCli(args)).stdout) as Out;
+    expect(heap.versions.device).toMatch(/wasm SIMD/);
+    expect(Math.abs(h.metrics.trainLoss - heap.metrics.trainLoss)).toBeLessThan(1e-5 * Math.abs(heap.metrics.trainLoss));
+    expect(Math.abs(h.metrics.testLoss - heap.metrics.testLoss)).toBeLessThan(1e-5 * Math.abs(heap.metrics.testLoss));
+  }, 120_000);
 });
