@@ -2,12 +2,13 @@
  * `npm run bench:scale [-- --max-n N] [--backends native,wasm] [--no-torch]`
  *
  * The largest trial each backend completes: (n, m, L) = (f.width, g.width, g.depth) climbs the doubling ladder
- * (256, 64, 2), (512, 128, 2), … up to f.width --max-n (default 4096, a few minutes; the wasm heap refuses
- * n = 16384 anyway), each rung a whole trial in its own process (sphere, f depth 3, dx 16, dz 4, 64 training rows,
- * one full-batch GD step, kernel metrics on 4 probe points): its peak RSS and step time, until the first refusal or
- * failure. Next to it, PyTorch's training step (bench/torch_step.py --json, /usr/bin/python3,
- * OPENBLAS_NUM_THREADS=1) on the same ladder, when torch imports. Then memory per parameter: peak RSS of a
- * training-only trial (no probes, no test set) over PyTorch's on the same shapes.
+ * (256, 64, 2), (512, 128, 2), … up to f.width --max-n (default 16384: 604 M parameters, about 6 GB per process
+ * and 10 minutes on 2 cores; the wasm heap refuses n = 16384, native runs it in host-memory mode), each rung a
+ * whole trial in its own process (sphere, f depth 3, dx 16, dz 4, 64 training rows, one full-batch GD step, kernel
+ * metrics on 4 probe points): its peak RSS and step time, until the first refusal or failure ("host" marks native's
+ * host-memory mode). Next to it, on the same rung, the two columns of memory per parameter: peak RSS of a
+ * training-only native trial (no probes, no test set) and of PyTorch's training step (bench/torch_step.py --json,
+ * /usr/bin/python3, OPENBLAS_NUM_THREADS=1, when torch imports) on the same shape, and their ratio.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,7 @@ const config = (n: number, m: number, L: number, probe: number) =>
     train: { steps: 1, optimizer: 'gd' }, kernels: { probe }, limits: { memoryMb: 1_000_000 },
   });
 
-interface Run { ok: boolean; rssMb: number; stepMs: number | null; error?: string }
+interface Run { ok: boolean; rssMb: number; stepMs: number | null; host?: boolean; error?: string }
 
 /** One trial in a child process (this file with --child). */
 function runTrialChild(backend: string, n: number, m: number, L: number, probe: number): Run {
@@ -45,7 +46,7 @@ async function child(backend: BackendName, n: number, m: number, L: number, prob
   try {
     const r = await executeTrial(config(n, m, L, probe), { backend });
     const t = r.timings as Record<string, number>;
-    out = { ok: r.status === 'completed', rssMb: 0, stepMs: t.trainMs ?? null };
+    out = { ok: r.status === 'completed', rssMb: 0, stepMs: t.trainMs ?? null, host: /host memory/.test(String(r.versions.device)) };
   } catch (e) {
     out = { ok: false, rssMb: 0, stepMs: null, error: (e as Error).message.slice(0, 160) };
   }
@@ -54,7 +55,7 @@ async function child(backend: BackendName, n: number, m: number, L: number, prob
 }
 
 function torch(n: number, m: number): Run | null {
-  const r = spawnSync(PYTHON, [TORCH_SCRIPT, '--json', String(n), String(m), String(BATCH), '1'], {
+  const r = spawnSync(PYTHON, [TORCH_SCRIPT, '--json', String(n), String(m), String(BATCH), '1', '4', '2'], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
   });
   if (r.error || r.status !== 0) return r.stderr?.includes('No module named') ? null : { ok: false, rssMb: NaN, stepMs: null, error: `exit ${r.status}` };
@@ -62,13 +63,14 @@ function torch(n: number, m: number): Run | null {
   return { ok: true, rssMb: j.rssMb, stepMs: j.ms };
 }
 
-const fmt = (r: Run | null) => (r === null ? 'no torch' : r.ok ? `${r.rssMb.toFixed(0)} MB, ${r.stepMs?.toFixed(0) ?? '?'} ms` : `refused/failed: ${r.error ?? ''}`);
+const fmt = (r: Run | null) =>
+  r === null ? 'no torch' : r.ok ? `${r.rssMb.toFixed(0)} MB, ${r.stepMs?.toFixed(0) ?? '?'} ms${r.host ? ' (host)' : ''}` : `refused/failed: ${r.error ?? ''}`;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') return child(argv[1] as BackendName, Number(argv[2]), Number(argv[3]), Number(argv[4]), Number(argv[5]));
   const flag = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
-  const maxN = Number(flag('--max-n') ?? 4096);
+  const maxN = Number(flag('--max-n') ?? 16384);
   const backends = (flag('--backends') ?? 'native,wasm').split(',');
   const withTorch = !argv.includes('--no-torch');
   const ladder: [number, number, number][] = [];
@@ -85,23 +87,16 @@ async function main(): Promise<void> {
       largest[b] = r.ok ? `(${n}, ${m}, ${L})` : `stopped; largest ${largest[b] ?? 'none'}`;
     }
     if (withTorch && !largest.torch?.startsWith('stopped')) {
+      // the two columns: training step only, hypersweep native vs PyTorch, same shape
+      const h = runTrialChild('native', n, m, L, 0);
       const t = torch(n, m);
-      cells.push(`torch step: ${fmt(t)}`);
+      const ratio = h.ok && t?.ok ? (h.rssMb / t.rssMb).toFixed(2) : '-';
+      cells.push(`step only: native ${fmt(h)}, torch ${fmt(t)}, RSS ratio ${ratio}`);
       largest.torch = t === null ? 'stopped; no torch' : t.ok ? `(${n}, ${m}, 2)` : `stopped; largest ${largest.torch ?? 'none'}`;
     }
     console.log(cells.join(' | '));
   }
   console.log(`largest completed: ${Object.entries(largest).map(([k, v]) => `${k} ${v}`).join('; ')}${ladder.length ? ` (ladder capped at f.width ${maxN}: --max-n)` : ''}`);
-  if (!withTorch) return;
-  console.log('memory per parameter, training step only (no probes, no test set): peak RSS, hypersweep native / PyTorch');
-  for (const [n, m] of [[512, 128], [1024, 256], [2048, 512]] as const) {
-    if (n > maxN) break;
-    const h = runTrialChild('native', n, m, 2, 0);
-    const t = torch(n, m);
-    const params = estimateTrialCost(config(n, m, 2, 0)).params;
-    const ratio = h.ok && t?.ok ? (h.rssMb / t.rssMb).toFixed(2) : '-';
-    console.log(`n=${n} m=${m}: ${(params / 1e6).toFixed(1)} M params; native ${fmt(h)}; torch ${fmt(t)}; ratio ${ratio}`);
-  }
 }
 
 await main();

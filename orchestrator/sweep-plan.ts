@@ -70,7 +70,7 @@ export function planTrials(spec: SweepSpec, list: ExpandedTrial[], machineBytes 
       seconds,
       overCap: memoryMb > config.limits.memoryMb,
       overMachine: cost.bytes > machineBytes,
-      overWasmHeap: cost.tensorBytes > WASM_HEAP_MAX_BYTES,
+      overWasmHeap: estimateTrialCost(config, { name: 'wasm' }).tensorBytes > WASM_HEAP_MAX_BYTES,
     };
   });
   const flops = trials.reduce((s, t) => s + t.flops, 0);

@@ -11,21 +11,31 @@ import { formatPlan, planTrials } from '../orchestrator/sweep-plan.js';
 import { parseSweep } from '../orchestrator/sweep.js';
 import { expandSweep } from '../orchestrator/expand.js';
 import { assertWithinMemoryCap, estimateTrialCost, MemoryCapError, WASM_HEAP_MAX_BYTES } from '../worker/model/cost.js';
+import { HOST_MEMORY_FROM_BYTES } from '../core/backend.js';
 
 const cfg = (c: TrialConfigInput) => trialConfigSchema.parse(c);
 const MB = 2 ** 20;
 
-/** Run the config in a fresh Node (dist/, backend native): its status or error, and its peak RSS in bytes. */
-function runChild(config: unknown): { status?: string; error?: string; maxRss: number } {
+interface ChildRun { status?: string; device?: string; error?: string; maxRss: number }
+
+/**
+ * Run the config in a fresh Node (dist/, backend native unless given): its status or error, the device it ran on,
+ * and its peak RSS in bytes. `env` adds environment variables (HYPERSWEEP_NATIVE_MEMORY=host).
+ */
+function runChild(config: unknown, backend = 'native', env: Record<string, string> = {}): ChildRun {
   const script = `
     const { executeTrial } = await import(${JSON.stringify(new URL('../dist/worker/execute.js', import.meta.url).href)});
     const { trialConfigSchema } = await import(${JSON.stringify(new URL('../dist/core/config.js', import.meta.url).href)});
     let out;
-    try { out = { status: (await executeTrial(trialConfigSchema.parse(JSON.parse(process.argv[1])), { backend: 'native' })).status }; }
+    try {
+      const r = await executeTrial(trialConfigSchema.parse(JSON.parse(process.argv[1])), { backend: process.argv[2] });
+      out = { status: r.status, device: r.versions.device };
+    }
     catch (e) { out = { error: e.name + ': ' + e.message }; }
     console.log(JSON.stringify({ ...out, maxRss: process.resourceUsage().maxRSS * 1024 }));`;
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(config)], { encoding: 'utf8' });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { status?: string; error?: string; maxRss: number };
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(config), backend],
+    { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ChildRun;
 }
 
 const base: TrialConfigInput = {
@@ -76,16 +86,27 @@ describe('memory estimate from every input dimension', () => {
     expect(r.status ?? r.error).toBe('completed');
     expect(r.maxRss).toBeLessThan(est.bytes);
   }, 120_000);
+
+  // native's host-memory mode (forced here on trials that fit the heap, to stay small): its own, tighter estimate
+  it.each(process.env.HOST_ALL ? extremes : [extremes[13], extremes[14], extremes[11]])('%s in host-memory mode: the host estimate covers the real peak RSS', (_key, input) => {
+    const c = cfg(input);
+    const est = estimateTrialCost(c, { name: 'native', hostMemory: true });
+    const r = runChild(c, 'native', { HYPERSWEEP_NATIVE_MEMORY: 'host' });
+    expect(r.status ?? r.error).toBe('completed');
+    expect(r.device).toMatch(/host memory/);
+    if (process.env.HOST_ALL) console.log(_key, (r.maxRss / MB).toFixed(0), (est.bytes / MB).toFixed(0), (estimateTrialCost(c, { name: 'wasm' }).bytes / MB).toFixed(0));
+    expect(r.maxRss).toBeLessThan(est.bytes);
+  }, 120_000);
 });
 
 describe('backend limits', () => {
   const big = cfg({ task: 'sphere', f: { width: 1024, depth: 3 }, g: { width: 1024, depth: 3 }, data: { nTrain: 64, nTest: 8, dx: 16, dz: 4 },
     train: { steps: 2 }, kernels: { probe: 4 }, limits: { memoryMb: 20000 } });
 
-  it('refuses a trial bigger than the wasm heap on wasm and native, in one line with the widths that fit (issue 12)', () => {
-    expect(estimateTrialCost(big).tensorBytes).toBeGreaterThan(WASM_HEAP_MAX_BYTES);
+  it('refuses a trial bigger than the wasm heap on wasm, in one line with the widths that fit (issue 12)', () => {
+    expect(estimateTrialCost(big, { name: 'wasm' }).tensorBytes).toBeGreaterThan(WASM_HEAP_MAX_BYTES);
     expect(() => assertWithinMemoryCap(big)).not.toThrow(); // within limits.memoryMb: only the heap refuses it
-    for (const name of ['wasm', 'native']) {
+    for (const name of ['wasm']) {
       let err: unknown;
       try {
         assertWithinMemoryCap(big, { name });
@@ -99,7 +120,7 @@ describe('backend limits', () => {
       expect(msg).toMatch(new RegExp(`^trial needs about \\d+ MB of tensors .* backend ${name} keeps every tensor in the wasm heap, at most 4095 MB`));
       // the widths it names do fit, and the next rung up does not
       const [, f, g] = /f\.width (\d+) \(at g\.width 1024\) or g\.width (\d+) \(at f\.width 1024\)/.exec(msg)!.map(Number);
-      const heapOk = (c: typeof big) => estimateTrialCost(c).tensorBytes <= WASM_HEAP_MAX_BYTES;
+      const heapOk = (c: typeof big) => estimateTrialCost(c, { name: 'wasm' }).tensorBytes <= WASM_HEAP_MAX_BYTES;
       expect(heapOk({ ...big, f: { ...big.f, width: f } })).toBe(true);
       expect(heapOk({ ...big, f: { ...big.f, width: 2 * f } })).toBe(false);
       expect(heapOk({ ...big, g: { ...big.g, width: g } })).toBe(true);
@@ -107,9 +128,43 @@ describe('backend limits', () => {
     }
   });
 
-  it('refuses it at once in a child process, before allocating', () => {
+  it('native takes it in host-memory mode: no heap limit, the host estimate (weights and gradients, in-place updates)', () => {
+    for (const backend of [{ name: 'native' }, { name: 'native', hostMemory: true }, undefined]) {
+      const cost = assertWithinMemoryCap(big, backend);
+      expect(cost).toEqual(estimateTrialCost(big, { name: 'native', hostMemory: true }));
+    }
+    const host = estimateTrialCost(big, { name: 'native', hostMemory: true });
+    const heap = estimateTrialCost(big, { name: 'wasm' });
+    // two float32 copies of the 1.08 G parameters instead of three
+    expect(heap.tensorBytes - host.tensorBytes).toBe(4 * host.params);
+    expect(host.bytes).toBeLessThan(big.limits.memoryMb * MB);
+    // the machine still bounds it, with widths that fit in host-memory mode
+    const machine = { totalBytes: 16 * 2 ** 30, availableBytes: 8 * 2 ** 30 };
+    expect(() => assertWithinMemoryCap(big, { name: 'native' }, machine)).toThrow(/^trial needs about \d+ MB \(f width 1024.* this machine has 8192 MB available \(of 16384 MB\): the biggest that fit: f\.width 512 \(at g\.width 1024\) or g\.width 512/);
+  });
+
+  it('native picks host-memory mode from 1 GiB of tensors, and its heap mode keeps the heap limit', () => {
+    // (8192, 2048, 2): 151 M parameters, about 1.7 GB of tensors in wasm-heap mode
+    const mid = cfg({ task: 'sphere', f: { width: 8192, depth: 3 }, g: { width: 2048, depth: 2 }, data: { nTrain: 64, nTest: 0, dx: 16, dz: 4 },
+      train: { steps: 1 }, kernels: { probe: 0 }, limits: { memoryMb: 100_000 } });
+    const heap = estimateTrialCost(mid, { name: 'wasm' });
+    const host = estimateTrialCost(mid, { name: 'native', hostMemory: true });
+    expect(heap.tensorBytes).toBeGreaterThan(HOST_MEMORY_FROM_BYTES);
+    expect(heap.tensorBytes).toBeLessThan(WASM_HEAP_MAX_BYTES);
+    expect(estimateTrialCost(mid)).toEqual(host);
+    expect(estimateTrialCost(mid, { name: 'native' })).toEqual(host);
+    expect(estimateTrialCost(mid, { name: 'native', hostMemory: false })).toEqual(heap);
+    expect(host.bytes).toBeLessThan(heap.bytes);
+    // below 1 GiB native stays in the heap
+    const small = cfg({ ...mid, f: { width: 4096, depth: 3 }, g: { width: 1024, depth: 2 } });
+    expect(estimateTrialCost(small)).toEqual(estimateTrialCost(small, { name: 'wasm' }));
+    // native in its heap mode is bounded by the heap like wasm
+    expect(() => assertWithinMemoryCap(big, { name: 'native', hostMemory: false })).toThrow(/backend native keeps every tensor in the wasm heap/);
+  });
+
+  it('refuses it at once on wasm in a child process, before allocating', () => {
     const t0 = Date.now();
-    const r = runChild(big);
+    const r = runChild(big, 'wasm');
     expect(r.error).toMatch(/^MemoryCapError: trial needs about \d+ MB of tensors .* wasm heap/);
     expect(r.maxRss).toBeLessThan(300 * MB);
     expect(Date.now() - t0).toBeLessThan(20_000);

@@ -22,7 +22,8 @@ export async function executeTrial(cfg: TrialConfig, opts: ExecuteOptions = {}):
   opts.signal?.throwIfAborted();
   if (cfg.task === 'noop') return runNoop(cfg, opts);
   // Fail before loading TensorFlow.js when the trial can never fit (MemoryCapError: not retryable): the cap, the
-  // machine's available memory, and the wasm heap when wasm or native is asked for by name.
+  // machine's available memory, and the wasm heap when wasm is asked for by name (native moves a trial that does
+  // not fit the heap to host memory).
   const { assertWithinMemoryCap, machineMemory } = await import('./model/cost.js');
   const named = opts.backend === 'wasm' || opts.backend === 'native' ? { name: opts.backend } : undefined;
   assertWithinMemoryCap(cfg, named, machineMemory());

@@ -14,6 +14,7 @@ import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
 import {
   assertWithinMemoryCap,
+  estimateTrialCost,
   machineMemory,
   createHyperNet,
   empiricalGpAsync,
@@ -53,7 +54,8 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
   const cfg = parseOrThrow(trialConfigSchema, config, 'trial config');
   checkTaskConfig(cfg);
   assertWithinMemoryCap(cfg, undefined, machineMemory());
-  const backend = await selectBackend(opts.backend ?? 'auto');
+  // native picks its mode from the estimate: the wasm heap when the tensors fit there, host memory otherwise.
+  const backend = await selectBackend(opts.backend ?? 'auto', { tensorBytes: estimateTrialCost(cfg, { name: 'wasm' }).tensorBytes });
   // The backend's own limits (the wasm heap, the GPU's buffers), before the trial allocates anything.
   const cost = assertWithinMemoryCap(cfg, backend);
   clock.done('setup');

@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HypersweepError } from '../../core/errors.js';
-import { backendNames, BackendUnavailableError, type BackendName } from '../../core/backend.js';
+import { backendNames, BackendUnavailableError, HOST_MEMORY_FROM_BYTES, nativeHostMemory, WASM_HEAP_MAX_BYTES, type BackendName } from '../../core/backend.js';
 import { registerGradients } from './gradients.js';
-import { pinnedVersions, setNativeMatMul } from './native.js';
+import { pinnedVersions, setHostMatMul, setNativeMatMul } from './native.js';
 import { applyWasmPatches } from './wasm-patches.js';
 
 export { backendNames, type BackendName, BackendUnavailableError } from '../../core/backend.js';
@@ -27,6 +27,14 @@ export interface BackendInfo {
   version: string;
   /** webgpu: the adapter's buffer limits (the memory estimate checks the largest tensor against them). */
   gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  /** native's mode: true in host memory (tensors are JS arrays in the machine's memory), false in the wasm heap. */
+  hostMemory?: boolean;
+}
+
+/** What the trial about to run needs (from its memory estimate), so `native` can pick its mode. */
+export interface BackendNeeds {
+  /** Bytes of tensors in wasm-heap mode (`estimateTrialCost(config, { name: 'wasm' })`): core/backend.ts nativeHostMemory. */
+  tensorBytes: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -48,7 +56,23 @@ async function useNative(): Promise<BackendInfo> {
   const info = await initWasm();
   const why = setNativeMatMul(true);
   if (why) throw new BackendUnavailableError('native', why);
-  return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}` };
+  return { name: 'native', device: 'cpu (wasm SIMD + onnxruntime MLAS matmuls, 1 thread)', version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}`, hostMemory: false };
+}
+
+/**
+ * native in host-memory mode (native-host.ts): the cpu backend's JS arrays, its large matmuls on MLAS. Chosen by
+ * `native` (and `auto` where it lands on native) for a large trial (core/backend.ts nativeHostMemory).
+ */
+async function useNativeHost(): Promise<BackendInfo> {
+  const info = await useCpu();
+  const why = setHostMatMul(true);
+  if (why) throw new BackendUnavailableError('native', why);
+  return {
+    name: 'native',
+    device: 'cpu (JS arrays in host memory + onnxruntime MLAS matmuls, 1 thread)',
+    version: `${info.version}, onnxruntime-node ${pinnedVersions['onnxruntime-node']}`,
+    hostMemory: true,
+  };
 }
 
 async function initWasm(): Promise<BackendInfo> {
@@ -67,6 +91,7 @@ async function initWasm(): Promise<BackendInfo> {
 async function useCpu(): Promise<BackendInfo> {
   const cpu = await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'tf.setBackend(cpu) failed');
+  setHostMatMul(false);
   // The cpu backend prints a multi-line "install tfjs-node" banner on its first write; we chose cpu on purpose.
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { name: 'cpu', device: 'cpu (pure JavaScript)', version: `tfjs-core ${tf.version_core}, tfjs-backend-cpu ${cpu.version_cpu}` };
@@ -257,22 +282,46 @@ const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<BackendInfo>> 
 };
 
 /** The tfjs backend under a hypersweep backend name. */
-const tfjsName = (info: BackendInfo) => (info.name === 'native' ? 'wasm' : info.name);
+const tfjsName = (info: BackendInfo) => (info.hostMemory ? 'cpu' : info.name === 'native' ? 'wasm' : info.name);
 
 /**
  * Make `name` the active tfjs backend (patched on wasm) and register hypersweep's gradients.
  * `auto`: tensorflow, then webgpu, then native, then wasm.
  */
-export async function selectBackend(name: BackendName): Promise<BackendInfo> {
+export async function selectBackend(name: BackendName, needs?: BackendNeeds): Promise<BackendInfo> {
   // A worker thread runs many trials: probe once per requested name, then reuse the backend it chose.
   const known = selected.get(name);
+  if (known?.name === 'native') {
+    if (wantsHostMemory(needs)) return hostMode(name, needs);
+    if (tf.getBackend() !== 'wasm') await useNative(); // back from host-memory mode
+  }
   if (known && tf.getBackend() === tfjsName(known)) {
     if (known.name === 'native' || known.name === 'wasm') setNativeMatMul(known.name === 'native');
+    if (known.name === 'cpu') setHostMatMul(false);
     return known;
   }
   const info = await activate(name);
   registerGradients();
   selected.set(name, info);
+  if (info.name === 'native' && wantsHostMemory(needs)) return hostMode(name, needs);
+  return info;
+}
+
+/** native's host-memory mode: for large trials (core/backend.ts nativeHostMemory), or forced by HYPERSWEEP_NATIVE_MEMORY. */
+function wantsHostMemory(needs?: BackendNeeds): boolean {
+  return nativeHostMemory(needs?.tensorBytes ?? 0);
+}
+
+/** Switch native to host-memory mode, saying so (and why) in one line. */
+async function hostMode(name: BackendName, needs?: BackendNeeds): Promise<BackendInfo> {
+  const info = await useNativeHost();
+  registerGradients();
+  const mb = (b: number) => Math.ceil(b / 2 ** 20);
+  const t = needs?.tensorBytes ?? 0;
+  const why = process.env.HYPERSWEEP_NATIVE_MEMORY === 'host' ? 'HYPERSWEEP_NATIVE_MEMORY=host'
+    : t > WASM_HEAP_MAX_BYTES ? `the trial's tensors (about ${mb(t)} MB) exceed the wasm heap (${mb(WASM_HEAP_MAX_BYTES)} MB)`
+    : `the trial's tensors (about ${mb(t)} MB) are over ${mb(HOST_MEMORY_FROM_BYTES)} MB (the wasm heap would keep more of them)`;
+  process.stderr.write(`hypersweep: backend ${name}: ${why}: running native in host-memory mode (JS arrays + MLAS matmuls)\n`);
   return info;
 }
 

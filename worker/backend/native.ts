@@ -26,46 +26,114 @@ interface WasmHeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
 }
 
+/** Heap mode: the wasm backend's large products run natively. */
 let active = false;
+/** Host-memory mode: the cpu backend's large products run natively (native-host.ts). */
+let hostActive = false;
 let wasmBatchMatMul: tf.KernelConfig | null = null;
+let cpuBatchMatMul: tf.KernelConfig | null = null;
 
 /** Smallest product worth the native call (below it, wasm's overhead is lower). */
 const minFlops = 2e6;
 const minInner = 32;
 
-/** Whether a product of these sizes goes native (when the native path is active). */
-export function goesNative(batch: number, M: number, K: number, N: number): boolean {
-  return active && K >= minInner && 2 * batch * M * K * N >= minFlops;
+/** Products computed natively so far, in this thread (tests check that a path really goes native). */
+let nativeProducts = 0;
+export function nativeProductCount(): number {
+  return nativeProducts;
 }
 
-/** Whether the wasm backend's large products currently run on the native library. */
+/** Whether a product of these sizes goes native (when the native path is active). */
+export function goesNative(batch: number, M: number, K: number, N: number): boolean {
+  return nativeActive() && K >= minInner && 2 * batch * M * K * N >= minFlops;
+}
+
+/** Whether the active backend's large products currently run on the native library (either mode). */
 export function nativeActive(): boolean {
-  return active;
+  if (!active && !hostActive) return false;
+  const b = tf.getBackend();
+  return (active && b === 'wasm') || (hostActive && b === 'cpu');
+}
+
+/** Whether the native path runs in host-memory mode now (the cpu backend's JS arrays, no wasm heap). */
+export function hostMemoryActive(): boolean {
+  return hostActive && tf.getBackend() === 'cpu';
+}
+
+/** The sizes of a product op(a)·op(b) with the same batch dims on both sides; null when it cannot go native. */
+function productSizes(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra !== rb) return null;
+  // Same batch dims on both sides (no broadcasting), flattened to one.
+  for (let i = 0; i < ra - 2; i++) if (a.shape[i] !== b.shape[i]) return null;
+  const batch = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (!goesNative(batch, M, K, N)) return null;
+  return { batch, M, K, N, rank: (ra === 2 ? 2 : 3) as 2 | 3, outShape: [...a.shape.slice(0, -2), M, N] };
 }
 
 const nativeKernel: tf.KernelFunc = (args) => {
   const fallback = wasmBatchMatMul!.kernelFunc;
   const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (!active || a.dtype !== 'float32' || b.dtype !== 'float32' || ra !== rb) return fallback(args);
-  // Same batch dims on both sides (no broadcasting), flattened to one.
-  for (let i = 0; i < ra - 2; i++) if (a.shape[i] !== b.shape[i]) return fallback(args);
-  const batch = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  if (!goesNative(batch, M, K, N)) return fallback(args);
+  const p = active ? productSizes(a, b, transposeA, transposeB) : null;
+  if (!p) return fallback(args);
   const be = args.backend as unknown as WasmHeapBackend;
-  const out = be.makeOutput([...a.shape.slice(0, -2), M, N], 'float32');
+  const out = be.makeOutput(p.outShape, 'float32');
   // Views after makeOutput: an allocation can grow (and so replace) the heap's ArrayBuffer.
   const av = be.typedArrayFromHeap(a) as Float32Array;
   const bv = be.typedArrayFromHeap(b) as Float32Array;
   const ov = be.typedArrayFromHeap(out) as Float32Array;
-  nativeMatMul(av, bv, ov, batch, M, K, N, transposeA, transposeB, ra === 2 ? 2 : 3);
+  nativeMatMul(av, bv, ov, p.batch, p.M, p.K, p.N, transposeA, transposeB, p.rank);
+  nativeProducts++;
   return out;
 };
+
+/** The cpu backend internals used in host-memory mode (tfjs-backend-cpu 4.22.0): each tensor is one JS typed array. */
+export interface CpuArrayBackend {
+  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues; refCount: number } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/** Host-memory mode: operands read and result written as the cpu backend's own arrays (no copies, no heap). */
+const hostKernel: tf.KernelFunc = (args) => {
+  const fallback = cpuBatchMatMul!.kernelFunc;
+  const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const p = hostActive ? productSizes(a, b, transposeA, transposeB) : null;
+  if (!p) return fallback(args);
+  const be = args.backend as unknown as CpuArrayBackend;
+  const av = be.data.get(a.dataId).values;
+  const bv = be.data.get(b.dataId).values;
+  if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return fallback(args);
+  const ov = new Float32Array(p.batch * p.M * p.N);
+  nativeMatMul(av, bv, ov, p.batch, p.M, p.K, p.N, transposeA, transposeB, p.rank);
+  nativeProducts++;
+  return be.makeTensorInfo(p.outShape, 'float32', ov);
+};
+
+/**
+ * Turn host-memory mode on or off: the (already initialised) cpu backend's large products on the native library.
+ * Returns null, or why the native library cannot be used here.
+ */
+export function setHostMatMul(on: boolean): string | null {
+  if (on) {
+    const why = loadNative();
+    if (why) return why;
+  }
+  if (!cpuBatchMatMul) {
+    const k = tf.getKernel(tf.BatchMatMul, 'cpu');
+    if (!k) throw new Error('setHostMatMul: the cpu backend is not registered');
+    cpuBatchMatMul = k;
+    tf.unregisterKernel(tf.BatchMatMul, 'cpu');
+    tf.registerKernel({ ...k, kernelFunc: hostKernel });
+  }
+  hostActive = on;
+  return null;
+}
 
 /**
  * Turn the native matmuls of the (already initialised) wasm backend on or off. Returns null, or why the native

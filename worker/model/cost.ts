@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { HypersweepError } from '../../core/errors.js';
+import { nativeHostMemory, WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
 import type { TrialConfig } from '../../core/config.js';
 import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
@@ -95,6 +96,14 @@ export function regressionTrainPoints(trainRows: number, images: number, max: nu
  * it, so host arrays count twice.
  */
 const TENSOR_SLACK = 1.5;
+/**
+ * Host-memory mode (native on JS arrays, worker/backend/native-host.ts): no heap to fragment, and a freed array is
+ * returned to the system when V8 collects it; arrays awaiting collection (the cpu kernels' temporaries, the native
+ * binding's ≤ 16 MB output copies) add a bounded amount. Measured: the 1.08 G-parameter example peaked at 0.96 ×
+ * its tensors + the runtime, a 38 M-parameter trial at 1.36 × (test/scale.test.ts).
+ */
+const HOST_TENSOR_SLACK = 1.1;
+const HOST_GC_BYTES = 192 * 2 ** 20;
 const ROW_OVERHEAD = 1024;
 const HOST_SLACK = 2;
 
@@ -116,6 +125,8 @@ export function estimateCost(
     ensemble: number;
     optimizer: 'gd' | 'sgd' | 'adam';
     data?: { train: SplitRows; test: SplitRows };
+    /** Host-memory mode: weights updated in place, products read their operands untransposed. */
+    hostMemory?: boolean;
   },
 ): TrialCost {
   const arch = sizedHypernet(s);
@@ -123,8 +134,9 @@ export function estimateCost(
   const params = fParamsOf(arch.f);
   const B = opts.batch;
   const Dx = Math.min(opts.batchDistinctX ?? B, B);
-  // Weights + gradients + one transposed copy in the backward pass; Adam adds two moments.
-  const paramCopies = 3 + (opts.optimizer === 'adam' ? 2 : 0);
+  // Weights + gradients + one transposed copy in the backward pass (none in host-memory mode: the native products
+  // take transpose flags, and the update is in place); Adam adds two moments.
+  const paramCopies = (opts.hostMemory ? 2 : 3) + (opts.optimizer === 'adam' ? 2 : 0);
   // Per sample: input, and the pre- and post-activation of every hidden unit (g: and its output, twice).
   const fPerRow = 2 * hiddenUnitsOf(arch.f) + s.dx;
   const gPerRow = 2 * hiddenUnitsOf(arch.g) + 2 * s.k + s.dz;
@@ -152,7 +164,7 @@ export function estimateCost(
   const trainTensorBytes = F32 * splitFloats(data.train);
   const tensorBytes =
     F32 * paramCopies * params + Math.max(F32 * activations, evalBytes) + probeBytes + ensembleBytes + trainTensorBytes;
-  const bytes = BASE_BYTES + TENSOR_SLACK * tensorBytes + HOST_SLACK * (dataBytes - trainTensorBytes);
+  const bytes = BASE_BYTES + (opts.hostMemory ? HOST_GC_BYTES + HOST_TENSOR_SLACK * tensorBytes : TENSOR_SLACK * tensorBytes) + HOST_SLACK * (dataBytes - trainTensorBytes);
   const lastF = arch.f[arch.f.length - 1];
   const largestTensorBytes = F32 * Math.max(lastF.fanIn * lastF.width, Math.min(B, 2 * Dx) * ng, P * ng);
   // Forward: 2 FLOPs per multiply-add; f uses its parameters once per distinct x, g every produced weight once
@@ -165,7 +177,21 @@ export function estimateCost(
  * `estimateCost` for a trial config, before anything is allocated. Batches are of training rows (taskRows: for
  * mnist-completion nTrain·pixelsPerImage, sharing nTrain distinct x); batchSize 0 means the full training set.
  */
-export function estimateTrialCost(config: TrialConfig): TrialCost {
+export function estimateTrialCost(config: TrialConfig, backend?: BackendMemory): TrialCost {
+  const cost = trialCost(config, false);
+  return runsInHostMemory(cost, backend) ? trialCost(config, true) : cost;
+}
+
+/**
+ * Whether a trial runs in native's host-memory mode: on that backend, or when the backend is native or not yet
+ * chosen and native would pick that mode for these tensors (over the wasm heap, or over 1 GiB: core/backend.ts).
+ */
+function runsInHostMemory(heapCost: TrialCost, backend?: BackendMemory): boolean {
+  if (backend?.hostMemory !== undefined) return backend.hostMemory;
+  return (!backend || backend.name === 'native') && nativeHostMemory(heapCost.tensorBytes);
+}
+
+function trialCost(config: TrialConfig, hostMemory: boolean): TrialCost {
   const s = specFromConfig(config);
   const data = taskRows(config);
   const N = data.train.rows;
@@ -177,6 +203,7 @@ export function estimateTrialCost(config: TrialConfig): TrialCost {
     ensemble: config.kernels.ensemble,
     optimizer: config.train.optimizer,
     data,
+    hostMemory,
   });
   return { ...cost, bytes: cost.bytes + HOST_SLACK * taskHostBytes(config) };
 }
@@ -222,18 +249,16 @@ export class MemoryCapError extends HypersweepError {
   override name = 'MemoryCapError';
 }
 
-/**
- * The wasm backend's heap (tfjs-backend-wasm 4.22 is wasm32: `getHeapMax()` = 65,535 pages of 64 KiB, just under
- * 4 GiB). Every tensor of the `wasm` and `native` backends lives there (native's matmuls read and write the heap in
- * place), whatever the machine has; the heap also never shrinks, so this is an upper bound.
- */
-export const WASM_HEAP_MAX_BYTES = 4_294_901_760;
+/** The wasm heap's size (core/backend.ts): every tensor of `wasm`, and of `native` in its wasm-heap mode. */
+export { WASM_HEAP_MAX_BYTES };
 
 /** What the compute backend can hold; from worker/backend's BackendInfo. */
 export interface BackendMemory {
   name: string;
   /** WebGPU adapter limits, when known: the largest buffer, and the largest buffer one shader may bind. */
   gpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+  /** native's mode, once chosen: true in host memory (no wasm heap limit), false in the wasm heap. */
+  hostMemory?: boolean;
 }
 
 /** This machine's memory: total and available now (/proc/meminfo MemAvailable; os.freemem elsewhere). */
@@ -269,7 +294,7 @@ interface MemoryLimit {
 export function memoryLimits(config: TrialConfig, backend?: BackendMemory, machine?: MachineMemory): MemoryLimit[] {
   const mb = (b: number) => `${Math.floor(b / 2 ** 20)} MB`;
   const out: MemoryLimit[] = [];
-  if (backend?.name === 'wasm' || backend?.name === 'native') {
+  if (backend?.name === 'wasm' || (backend?.name === 'native' && backend.hostMemory === false)) {
     out.push({ what: `backend ${backend.name} keeps every tensor in the wasm heap, at most ${mb(WASM_HEAP_MAX_BYTES)} (wasm32)`, bytes: WASM_HEAP_MAX_BYTES, of: 'tensorBytes' });
   }
   if (backend?.gpu) {
@@ -284,8 +309,8 @@ export function memoryLimits(config: TrialConfig, backend?: BackendMemory, machi
   return out;
 }
 
-const fits = (config: TrialConfig, limits: readonly MemoryLimit[]) => {
-  const cost = estimateTrialCost(config);
+const fits = (config: TrialConfig, limits: readonly MemoryLimit[], backend?: BackendMemory) => {
+  const cost = estimateTrialCost(config, backend);
   return limits.every((l) => cost[l.of] <= l.bytes);
 };
 
@@ -297,9 +322,9 @@ function largestOnLadder(width: number, ok: (w: number) => boolean): number {
 }
 
 /** 'f.width ≤ 512 (at g.width 1024) or g.width ≤ 256 (at f.width 1024)': the widths that fit, in words. */
-export function widthsThatFit(config: TrialConfig, limits: readonly MemoryLimit[]): string {
-  const f = largestOnLadder(config.f.width, (w) => fits({ ...config, f: { ...config.f, width: w } }, limits));
-  const g = largestOnLadder(config.g.width, (w) => fits({ ...config, g: { ...config.g, width: w } }, limits));
+export function widthsThatFit(config: TrialConfig, limits: readonly MemoryLimit[], backend?: BackendMemory): string {
+  const f = largestOnLadder(config.f.width, (w) => fits({ ...config, f: { ...config.f, width: w } }, limits, backend));
+  const g = largestOnLadder(config.g.width, (w) => fits({ ...config, g: { ...config.g, width: w } }, limits, backend));
   const parts: string[] = [];
   if (f) parts.push(`f.width ${f} (at g.width ${config.g.width})`);
   if (g) parts.push(`g.width ${g} (at f.width ${config.f.width})`);
@@ -314,7 +339,7 @@ export function widthsThatFit(config: TrialConfig, limits: readonly MemoryLimit[
  * Nothing is allocated: call it before building data or tensors.
  */
 export function assertWithinMemoryCap(config: TrialConfig, backend?: BackendMemory, machine?: MachineMemory): TrialCost {
-  const cost = estimateTrialCost(config);
+  const cost = estimateTrialCost(config, backend);
   const limits = memoryLimits(config, backend, machine);
   const over = limits.find((l) => cost[l.of] > l.bytes);
   if (over) {
@@ -323,7 +348,7 @@ export function assertWithinMemoryCap(config: TrialConfig, backend?: BackendMemo
     throw new MemoryCapError(
       `trial needs about ${needMb} MB${need} (f width ${config.f.width}, depth ${config.f.depth}; g width ${config.g.width}, ` +
         `depth ${config.g.depth}; ${cost.params} parameters, N_g = ${cost.ngOutputs}) but ${over.what}: ` +
-        `${widthsThatFit(config, limits)}`,
+        `${widthsThatFit(config, limits, backend)}`,
     );
   }
   return cost;

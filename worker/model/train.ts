@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertSyncReadable } from '../backend/index.js';
+import { makeOptimizer } from '../backend/native-host.js';
 import type { HyperNet } from './hypernet.js';
 import { mulberry32, permutation } from './rng.js';
 
@@ -191,7 +192,8 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
   checkOptions(opts, N);
   checkData(data);
   const B = opts.optimizer === 'gd' || opts.batchSize === 0 ? N : Math.min(opts.batchSize, N);
-  const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
+  // tfjs's SGD/Adam; in native's host-memory mode they update the weights in place (same floats).
+  const optimizer = makeOptimizer(opts.optimizer === 'adam' ? 'adam' : 'sgd', opts.lr);
   const rand = mulberry32(opts.seed);
   let perm = permutation(N, rand);
   let pos = 0;

@@ -105,10 +105,60 @@ function matMulSession(rank: 2 | 3, transA: boolean, transB: boolean, elem: Onnx
 type Float = Float32Array | Float64Array;
 
 /**
+ * Output floats one native call may write (16 MB). The binding returns every output as a fresh copy (a new
+ * ArrayBuffer, garbage until V8 collects it), even a preallocated one it wrote in place: a product with a larger
+ * output is computed in blocks of rows (or of batches), so the copy stays small (a 4 GB weight gradient would
+ * otherwise be held twice; at (n, m, batch) = (4096, 1024, 128) blocks of 64 MB peaked at 799 MB, of 16 MB at 715,
+ * of 4 MB at 715). Each output element is the same dot product over K, to float32 rounding (MLAS's row tiles may
+ * sum in another order).
+ */
+let maxOutputFloats = 1 << 22;
+
+/** Change the block size (tests); returns the previous one. */
+export function setMaxOutputFloats(n: number): number {
+  const prev = maxOutputFloats;
+  maxOutputFloats = n;
+  return prev;
+}
+
+/**
  * out = op(a)·op(b) on the native library, in place (out must not overlap a or b). Shapes: a [batch?, M, K]
  * (or [K, M] with transA), b [batch?, K, N] (or [N, K]); batch is 1 for rank 2.
  */
 export function nativeMatMul(a: Float, b: Float, out: Float, batch: number, M: number, K: number, N: number,
+  transA: boolean, transB: boolean, rank: 2 | 3): void {
+  if (batch * M * N <= maxOutputFloats) return matMulCall(a, b, out, batch, M, K, N, transA, transB, rank);
+  const [sa, sb, so] = [M * K, K * N, M * N];
+  if (so <= maxOutputFloats) {
+    // groups of whole batches
+    const g = Math.max(1, Math.floor(maxOutputFloats / so));
+    for (let b0 = 0; b0 < batch; b0 += g) {
+      const n = Math.min(g, batch - b0);
+      matMulCall(a.subarray(b0 * sa, (b0 + n) * sa), b.subarray(b0 * sb, (b0 + n) * sb), out.subarray(b0 * so, (b0 + n) * so),
+        n, M, K, N, transA, transB, 3);
+    }
+    return;
+  }
+  // blocks of output rows (a multiple of 16: MLAS's row kernels then see whole tiles, and a tiny M its slower
+  // GEMV path is avoided), one batch at a time; with transA the rows' columns of a are copied (K × rows floats)
+  const rows = Math.max(16, 16 * Math.floor(maxOutputFloats / Math.max(N, transA ? K : 1) / 16));
+  for (let bi = 0; bi < batch; bi++) {
+    const ab = a.subarray(bi * sa, (bi + 1) * sa);
+    const bb = b.subarray(bi * sb, (bi + 1) * sb);
+    for (let m0 = 0; m0 < M; m0 += rows) {
+      const r = Math.min(rows, M - m0);
+      let blk: Float;
+      if (!transA) blk = ab.subarray(m0 * K, (m0 + r) * K);
+      else {
+        blk = ab instanceof Float64Array ? new Float64Array(K * r) : new Float32Array(K * r);
+        for (let k = 0; k < K; k++) for (let i = 0; i < r; i++) blk[k * r + i] = ab[k * M + m0 + i];
+      }
+      matMulCall(blk, bb, out.subarray(bi * so + m0 * N, bi * so + (m0 + r) * N), 1, r, K, N, transA, transB, 2);
+    }
+  }
+}
+
+function matMulCall(a: Float, b: Float, out: Float, batch: number, M: number, K: number, N: number,
   transA: boolean, transB: boolean, rank: 2 | 3): void {
   if (!ort) throw new Error('native compute path not loaded');
   const f64 = a instanceof Float64Array;
