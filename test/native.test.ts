@@ -40,16 +40,21 @@ function maxRel(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 describe('native compute path: pinned internals', () => {
-  it('runs only on the onnxruntime-node and tfjs-backend-wasm versions whose private APIs it uses', () => {
+  it('runs only on the onnxruntime-node, tfjs-backend-wasm and tfjs-backend-cpu versions whose private APIs it uses', () => {
     // native.ts calls onnxruntime-node's dist/binding.js session and tfjs-backend-wasm's heap internals. When either
     // package changes version, re-check both (binding.js run(feeds, fetches) with preallocated outputs; wasm's
     // makeOutput / typedArrayFromHeap), then update pinnedVersions and this test.
     expect(version('onnxruntime-node')).toBe('1.30.0');
     expect(version('@tensorflow/tfjs-backend-wasm')).toBe('4.22.0');
-    expect(pinnedVersions).toEqual({ 'onnxruntime-node': '1.30.0', '@tensorflow/tfjs-backend-wasm': '4.22.0' });
+    // host-memory mode: tfjs-backend-cpu's data map (one typed array per tensor) and makeTensorInfo
+    expect(version('@tensorflow/tfjs-backend-cpu')).toBe('4.22.0');
+    expect(pinnedVersions).toEqual({
+      'onnxruntime-node': '1.30.0',
+      '@tensorflow/tfjs-backend-wasm': '4.22.0',
+      '@tensorflow/tfjs-backend-cpu': '4.22.0',
+    });
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
-    expect(pkg.dependencies['onnxruntime-node']).toBe(pinnedVersions['onnxruntime-node']);
-    expect(pkg.dependencies['@tensorflow/tfjs-backend-wasm']).toBe(pinnedVersions['@tensorflow/tfjs-backend-wasm']);
+    for (const [name, v] of Object.entries(pinnedVersions)) expect(pkg.dependencies[name]).toBe(v);
   });
 
   it('loads the native binding here', () => {

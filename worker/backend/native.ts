@@ -16,9 +16,15 @@ import { loadNative, nativeMatMul, ortVersion, packageVersion } from '../native/
 
 /** The tfjs-backend-wasm version whose heap internals the kernel below uses (package.json pins the same). */
 const wasmVersion = '4.22.0';
+/** The tfjs-backend-cpu version whose tensor storage host-memory mode reads and writes (package.json pins the same). */
+const cpuVersion = '4.22.0';
 
 /** The versions whose internals the native path uses. */
-export const pinnedVersions = { 'onnxruntime-node': ortVersion, '@tensorflow/tfjs-backend-wasm': wasmVersion } as const;
+export const pinnedVersions = {
+  'onnxruntime-node': ortVersion,
+  '@tensorflow/tfjs-backend-wasm': wasmVersion,
+  '@tensorflow/tfjs-backend-cpu': cpuVersion,
+} as const;
 
 /** The wasm backend internals used here (tfjs-backend-wasm 4.22.0). */
 interface WasmHeapBackend {
@@ -121,6 +127,8 @@ const hostKernel: tf.KernelFunc = (args) => {
  */
 export function setHostMatMul(on: boolean): string | null {
   if (on) {
+    const have = packageVersion('@tensorflow/tfjs-backend-cpu');
+    if (have !== cpuVersion) return `@tensorflow/tfjs-backend-cpu is ${have}; host-memory mode is written for ${cpuVersion}`;
     const why = loadNative();
     if (why) return why;
   }
