@@ -141,6 +141,36 @@ describe('per-value verdicts', () => {
   });
 });
 
+// ---- metrics computed per trial from other metrics ------------------------------------------------------------
+
+describe('metric expressions', () => {
+  const r = mulberry32(12);
+  // Per trial: a model MSE 0.05 and a baseline 0.067, so the difference is −0.017 ± noise.
+  const trials = Array.from({ length: 5 }, (_, s) => ({
+    id: String(s), status: 'completed' as const, config: { seed: s }, metrics: {},
+    raw: { model: 0.05 + 0.0005 * gauss(r), baseline: 0.067 },
+  }));
+  const diff = 'metrics.model - metrics.baseline';
+  const v = (extra: Record<string, unknown>, ts: ClaimTrial[] = trials) =>
+    evaluateClaim(parseClaims([{ type: 'value', metric: diff, ...extra }], 't')[0]!, 0, ts, 't');
+  it('compute the difference per trial and test it like any metric', () => {
+    const res = v({ target: -0.05, tolerance: 0.05 });
+    expect(res.verdict).toBe('holds');
+    const expected = trials.reduce((a, t) => a + (t.raw.model - t.raw.baseline), 0) / trials.length;
+    expect(res.parts[0]!.estimate).toBeCloseTo(expected, 14);
+    expect(v({ target: 0.05, tolerance: 0.05 }).verdict).toBe('fails'); // "the model is worse than the baseline"
+  });
+  it('leave out a trial where a metric in the expression is missing', () => {
+    const res = v({ target: -0.05, tolerance: 0.05 }, [...trials, { ...trials[0]!, id: 'x', raw: { model: 0.05 } }]);
+    expect(res.used).toBe(5);
+    expect(res.notes).toEqual([`the selection: 1 finished trial has no value of ${diff}`]);
+  });
+  it('name a bad metric in one line', () => {
+    expect(parseError(`{type: value, metric: "metrics.a - distance", target: 0, tolerance: 1}`)).toMatch(/^x\.yaml: expect\[0\]\.metric: "metrics\.a - distance": "distance" is not a metric/);
+    expect(parseError(`{type: value, metric: "metrics.a - (metrics.b", target: 0, tolerance: 1}`)).toBe('x.yaml: expect[0].metric: "metrics.a - (metrics.b": expected ")", got end of expression at column 23');
+  });
+});
+
 // ---- the command ---------------------------------------------------------------------------------------------
 
 describe('hypersweep check with a per-value claim', () => {

@@ -57,8 +57,26 @@ const filter = z
   });
 export type ClaimFilter = z.infer<typeof filter>;
 
-const metric = z.string().refine(isMetricName, {
-  message: `unknown metric (use ${Object.keys(metricAliases).join(', ')}, kernel.<init|final>.<ntk|gp>.<exact|paper-code>.<relFrob|alignment>, kernel.movement or metrics.<path>)`,
+const unknownMetric = `unknown metric (use ${Object.keys(metricAliases).join(', ')}, kernel.<init|final>.<ntk|gp>.<exact|paper-code>.<relFrob|alignment>, kernel.movement or metrics.<path>, or an arithmetic expression of them)`;
+
+/**
+ * A metric name, or an arithmetic expression of metric names computed per trial (schema/claims/expr.ts), e.g.
+ * `metrics.kernelRegression.hyperkernel.mseHidden - metrics.kernelRegression.baselines.meanImage.mseHidden`.
+ */
+const metric = z.string().superRefine((m, ctx) => {
+  if (isMetricName(m)) return;
+  if (!/[-+*/^()]/.test(m)) {
+    ctx.addIssue({ code: 'custom', message: unknownMetric });
+    return;
+  }
+  try {
+    const e = parseExpr(m);
+    const bad = exprKeys(e).find((k) => !isMetricName(k));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(m)}: "${bad}" is not a metric (${unknownMetric.replace(/^unknown metric /, '')})` });
+  } catch (err) {
+    if (!(err instanceof ExprError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(m)}: ${err.message}` });
+  }
 });
 
 const common = {
