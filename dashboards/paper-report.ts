@@ -28,7 +28,7 @@ export interface PaperSweepFile {
 
 const VEGA_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const num = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toPrecision(4) : x.toExponential(3);
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toPrecision(4) : x.toExponential(3);
 const verdictColor: Record<Verdict, string> = { holds: '#047857', fails: '#b91c1c', inconclusive: '#92400e' };
 
 // ---- settings of the stored spec ----------------------------------------------------------------------------
