@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialResult } from '../core/result.js';
 import { expandSweep } from '../orchestrator/expand.js';
 import { loadSweep, type SweepSpec } from '../orchestrator/sweep.js';
+import { planTrials } from '../orchestrator/sweep-plan.js';
+import { parseClaims } from '../schema/claims/spec.js';
 import { closeDb, openDb, type Db } from '../schema/db.js';
 import { recordResult, upsertSweep } from '../schema/store.js';
 import { metricPoints } from '../schema/tables.js';
@@ -193,5 +195,17 @@ describe('hypersweep report --paper', () => {
     const named = await runCli(['report', '--paper', 'paper-movement', '--db', dbFile, '--out', join(dir, 'x.html')]);
     expect(named.code).toBe(2);
     expect(named.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the paper sweeps in sweeps/paper/', () => {
+  const files = readdirSync(join(repoRoot, 'sweeps/paper')).filter((f) => f.endsWith('.yaml'));
+  it.each(files)('%s runs on a fresh clone: it expands, fits its memory cap and states claims for check', (f) => {
+    const path = join(repoRoot, 'sweeps/paper', f);
+    const spec = loadSweep(path);
+    expect(spec.name).toBe(`paper-${f.replace(/\.yaml$/, '')}`);
+    const plan = planTrials(spec, expandSweep(spec, path));
+    expect(plan.totals.overCap).toBe(0);
+    expect(parseClaims(spec.expect, path).length).toBeGreaterThan(0);
   });
 });
