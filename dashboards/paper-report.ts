@@ -201,7 +201,7 @@ function completionSpec(rows: readonly CompletionRow[]): Spec {
     data: { values },
     facet: { row: { field: 'pixels', type: 'nominal', title: null }, column: { field: 'mode', type: 'nominal', title: 'kernels.mode' } },
     spec: {
-      width: 230,
+      width: 190,
       height: 120,
       encoding: {
         y: { field: 'predictor', type: 'nominal', sort: order, title: null },
