@@ -67,7 +67,7 @@ const num = (x: number | null) => (x === null ? '–' : Math.abs(x) >= 1e-3 && M
 function partLine(p: TestPart, confidence: number): string {
   const interval = p.low === null || p.high === null ? 'no interval' : `${+(confidence * 100).toFixed(2)}% interval [${num(p.low)}, ${num(p.high)}]`;
   const stats = [`N = ${p.n}`, ...(p.df !== null ? [`df = ${p.df.toFixed(p.df % 1 ? 1 : 0)}`] : []), ...(p.p !== null ? [`p = ${num(p.p)}`] : [])];
-  return `${p.quantity} = ${num(p.estimate)}, ${interval}, claimed ${p.region}: ${p.verdict} (${p.reason}); ${stats.join(', ')}`;
+  return `${p.quantity} = ${num(p.estimate)}, ${interval}, claimed ${p.region}${p.target !== undefined ? ` (target ${num(p.target)})` : ''}: ${p.verdict} (${p.reason}); ${stats.join(', ')}`;
 }
 
 export function formatCheck(r: CheckReport, dbFile: string): string {

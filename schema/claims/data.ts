@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { kernelMetrics, sweepTrials, trials, type TrialStatus } from '../tables.js';
-import { metricAliases } from './spec.js';
+import { evalExpr, parseExpr, type Expr } from './expr.js';
+import { isMetricName, metricAliases } from './spec.js';
 
 /** One trial as the claims see it: status, flattened config and every metric it stored. */
 export interface ClaimTrial {
@@ -25,8 +26,24 @@ function flatten(obj: unknown, prefix: string, out: Record<string, unknown>): vo
 
 const finiteOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
-/** A trial's value of a (validated) metric name; null when it has none. */
+const parsed = new Map<string, Expr>();
+
+/**
+ * A trial's value of a (validated) metric name, or of an arithmetic expression of metric names; null when it has
+ * none (or, for an expression, when a metric in it has none or the result is not finite).
+ */
 export function metricOf(t: ClaimTrial, name: string): number | null {
+  if (!isMetricName(name)) {
+    let e = parsed.get(name);
+    if (!e) parsed.set(name, (e = parseExpr(name)));
+    let missing = false;
+    const v = evalExpr(e, (k) => {
+      const x = metricOf(t, k);
+      if (x === null) missing = true;
+      return x ?? NaN;
+    });
+    return missing ? null : finiteOrNull(v);
+  }
   const canonical = (metricAliases as Record<string, string>)[name] ?? name;
   if (canonical.startsWith('metrics.')) {
     let cur: unknown = t.raw;

@@ -1,5 +1,6 @@
 import { HypersweepError } from '../../core/errors.js';
 import { metricOf, type ClaimTrial } from './data.js';
+import { evalExpr, exprKeys, parseExpr } from './expr.js';
 import type { Claim, ClaimFilter, OrderingClaim, PlateauClaim, PowerLawClaim, ValueClaim } from './spec.js';
 import { meanInterval, powerFit, welchTest } from './stats.js';
 import { tQuantile } from '../queries-stats.js';
@@ -39,6 +40,10 @@ export interface TestPart {
   df: number | null;
   /** One-sided p-value of the claimed direction (ordering only). */
   p: number | null;
+  /** value claims: the target this part was tested against ... */
+  target?: number;
+  /** ... and, when checked per value of config keys, those keys' values. */
+  at?: Record<string, unknown>;
 }
 
 export interface ClaimResult {
@@ -266,17 +271,65 @@ function ordering(ctx: Context, c: OrderingClaim) {
   };
 }
 
+/** A config value as the output writes it (g.width=4, kernels.mode=exact). */
+const fmtValue = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+
+/** Numeric sort when every value is a number, else by text. */
+function compareKeys(a: unknown[], b: unknown[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return fmtValue(x) < fmtValue(y) ? -1 : 1;
+  }
+  return 0;
+}
+
 function value(ctx: Context, c: ValueClaim) {
   const sel = selectValues(ctx, c.where, c.metric, 'the selection');
-  requireReplicates(ctx, sel.selected, 'the selection');
-  const tol = c.tolerance ?? c.relTolerance! * Math.abs(c.target);
-  const ys = sel.values.map((v) => v.y);
+  const expr = typeof c.target === 'number' ? null : parseExpr(c.target.expr);
+  const per = c.per === undefined ? (expr ? exprKeys(expr) : []) : Array.isArray(c.per) ? c.per : [c.per];
+  const exprText = typeof c.target === 'number' ? fmt(c.target) : c.target.expr;
+  const tolText = c.tolerance !== undefined ? fmt(c.tolerance) : `${fmt(100 * c.relTolerance!)}%`;
+  // One group per value (combination) of the `per` keys among the selected trials; one group without `per`.
+  const groups = new Map<string, { key: unknown[]; trials: ClaimTrial[] }>();
+  for (const t of sel.selected) {
+    const key = per.map((k) => t.config[k] ?? null);
+    const id = JSON.stringify(key);
+    if (!groups.has(id)) groups.set(id, { key, trials: [] });
+    groups.get(id)!.trials.push(t);
+  }
+  const ordered = [...groups.values()].sort((a, b) => compareKeys(a.key, b.key));
+  const parts: TestPart[] = [];
+  let used = 0;
+  for (const g of ordered) {
+    const at = per.map((k, i) => `${k}=${fmtValue(g.key[i])}`).join(', ');
+    requireReplicates(ctx, g.trials, per.length ? `the trials at ${at}` : 'the selection');
+    const config = g.trials[0]!.config;
+    let target: number;
+    if (typeof c.target === 'number') target = c.target;
+    else {
+      const where = `${ctx.at}.target.expr`;
+      target = evalExpr(expr!, (k) => {
+        const v = config[k];
+        if (typeof v !== 'number') throw new HypersweepError(`${where}: ${k} is ${fmtValue(v)}${at ? ` at ${at}` : ''}, not a number`);
+        return v;
+      });
+      if (!Number.isFinite(target)) throw new HypersweepError(`${where}: ${c.target.expr} is ${target}${at ? ` at ${at}` : ''}, not a finite number`);
+    }
+    const tol = c.tolerance ?? c.relTolerance! * Math.abs(target);
+    const inGroup = new Set(g.trials);
+    const ys = sel.values.filter((v) => inGroup.has(v.t)).map((v) => v.y);
+    used += ys.length;
+    const quantity = per.length ? `mean at ${at}` : 'mean';
+    parts.push({ ...meanPart(quantity, ys, { min: target - tol, max: target + tol }, c.confidence), target, ...(per.length ? { at: Object.fromEntries(per.map((k, i) => [k, g.key[i]])) } : {}) });
+  }
   return {
-    statement: `mean ${c.metric} = ${fmt(c.target)} ± ${fmt(tol)}${whereText(c.where)}`,
-    test: `mean over seeds with a ${pct(c.confidence)} two-sided t interval, df = N − 1`,
-    parts: [meanPart('mean', ys, { min: c.target - tol, max: c.target + tol }, c.confidence)],
+    statement: `mean ${c.metric} = ${exprText}${expr ? ` (${parts.map((p) => fmt(p.target!)).join(', ')})` : ''} ± ${tolText}${per.length ? ` at each ${per.join(', ')}` : ''}${whereText(c.where)}`,
+    test: `mean over seeds with a ${pct(c.confidence)} two-sided t interval, df = N − 1${per.length ? `, one test per ${per.join(', ')}; the claim holds when every value holds and fails when any fails` : ''}`,
+    parts,
     sel,
-    used: ys.length,
+    used,
   };
 }
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { InputError, formatPath } from '../../core/errors.js';
 import { trialConfigSchema } from '../../core/config.js';
+import { didYouMean } from '../../core/suggest.js';
+import { ExprError, exprKeys, parseExpr, type Expr } from './expr.js';
 
 /**
  * Claims: the `expect:` list of a sweep file. Each item states something about the sweep's results and names
@@ -55,8 +57,26 @@ const filter = z
   });
 export type ClaimFilter = z.infer<typeof filter>;
 
-const metric = z.string().refine(isMetricName, {
-  message: `unknown metric (use ${Object.keys(metricAliases).join(', ')}, kernel.<init|final>.<ntk|gp>.<exact|paper-code>.<relFrob|alignment>, kernel.movement or metrics.<path>)`,
+const unknownMetric = `unknown metric (use ${Object.keys(metricAliases).join(', ')}, kernel.<init|final>.<ntk|gp>.<exact|paper-code>.<relFrob|alignment>, kernel.movement or metrics.<path>, or an arithmetic expression of them)`;
+
+/**
+ * A metric name, or an arithmetic expression of metric names computed per trial (schema/claims/expr.ts), e.g.
+ * `metrics.kernelRegression.hyperkernel.mseHidden - metrics.kernelRegression.baselines.meanImage.mseHidden`.
+ */
+const metric = z.string().superRefine((m, ctx) => {
+  if (isMetricName(m)) return;
+  if (!/[-+*/^()]/.test(m)) {
+    ctx.addIssue({ code: 'custom', message: unknownMetric });
+    return;
+  }
+  try {
+    const e = parseExpr(m);
+    const bad = exprKeys(e).find((k) => !isMetricName(k));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(m)}: "${bad}" is not a metric (${unknownMetric.replace(/^unknown metric /, '')})` });
+  } catch (err) {
+    if (!(err instanceof ExprError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(m)}: ${err.message}` });
+  }
 });
 
 const common = {
@@ -106,15 +126,38 @@ const ordering = z.strictObject({
   higher: filter,
 });
 
+/** A target that varies with the config: `{expr: "15 / g.width"}` (schema/claims/expr.ts; keys are config keys). */
+const targetExpr = z.strictObject({ expr: z.string().min(1) }).superRefine((t, ctx) => {
+  let e: Expr;
+  try {
+    e = parseExpr(t.expr);
+  } catch (err) {
+    if (!(err instanceof ExprError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['expr'], message: `${JSON.stringify(t.expr)}: ${err.message}` });
+    return;
+  }
+  for (const k of exprKeys(e)) {
+    if (!configKeySet.has(k)) {
+      ctx.addIssue({ code: 'custom', path: ['expr'], message: `${JSON.stringify(t.expr)}: unknown config key "${k}"${didYouMean(k, claimConfigKeys)}` });
+      return;
+    }
+  }
+});
+
 const value = z
   .strictObject({
     type: z.literal('value'),
     ...common,
-    /** The analytic prediction. */
-    target: z.number(),
+    /** The analytic prediction: a number, or an expression of config keys checked per value of those keys. */
+    target: z.union([z.number(), targetExpr]),
+    /**
+     * Check the claim separately at each value (combination) of these keys; default: the keys the target
+     * expression reads (none for a number: one check over the whole selection).
+     */
+    per: z.union([configKey, z.array(configKey).min(1)]).optional(),
     /** Absolute tolerance: the mean lies in [target − tolerance, target + tolerance] ... */
     tolerance: z.number().positive().optional(),
-    /** ... or relative: tolerance = relTolerance · |target|. */
+    /** ... or relative: tolerance = relTolerance · |target| (per value when the target varies). */
     relTolerance: z.number().positive().optional(),
   })
   .refine((v) => (v.tolerance === undefined) !== (v.relTolerance === undefined), 'give exactly one of tolerance, relTolerance');
@@ -153,7 +196,11 @@ export function parseClaims(raw: unknown, where: string): Claim[] {
       const known = Object.keys(schema.shape);
       return fail(`${at}.${path ? `${path}.` : ''}${key}`, `unknown key${path ? '' : ` (a ${type} claim has ${known.join(', ')})`}`);
     }
-    return fail(path ? `${at}.${path}` : at, issue.message);
+    const message =
+      issue.code === 'invalid_union' && issue.path.at(-1) === 'target' ? 'expected a number or {expr: "an expression of config keys"} (e.g. {expr: "15 / g.width"})'
+        : issue.code === 'invalid_union' && issue.path.at(-1) === 'per' ? 'expected a config key or a list of config keys'
+          : issue.message;
+    return fail(path ? `${at}.${path}` : at, message);
   });
 }
 
