@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Db } from '../schema/db.js';
 import { agreement, convergence, criterionText, defaultCriterion, movement, type Fitted } from '../schema/queries-aggregate.js';
 import { columnKeys, varyingKeys } from '../schema/queries-keys.js';
@@ -7,7 +5,7 @@ import { agreementTable, convergenceTable, fitLines, movementTable, type Tabular
 import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
-import { assets } from './server.js';
+import { contentSecurityPolicy, escapeHtml, inlineJson, scriptText, vendorScripts } from './html.js';
 import { claimsSection } from './claims-section.js';
 import { sweepCodes } from '../schema/store.js';
 import { codeIdentity } from '../core/code-identity.js';
@@ -16,17 +14,6 @@ import { codeIdentity } from '../core/code-identity.js';
  * `hypersweep report`: one self-contained HTML file with the dashboard's charts and the query tables. The Vega
  * libraries, the chart specs and their data are inlined; the file makes no request when opened.
  */
-
-/** Every value from the database goes through this before it is written into HTML (a crafted file is input). */
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/**
- * A script's text as it is inlined: a `</script` inside would end the element early, and the HTML parser turns
- * CR LF into LF (the CSP hash is over what the browser sees).
- */
-const scriptText = (js: string) => js.replace(/\r\n?/g, '\n').replace(/<\/script/gi, '<\\/script');
-const cspHash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-/** JSON inside a <script type="application/json">: escape '<' so no tag can start. */
-const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** An error's first line, at most 300 characters. */
 const firstLine = (s: string) => (s.split('\n')[0] ?? '').slice(0, 300);
@@ -103,7 +90,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     }),
     section(`Convergence (${criterionText(defaultCriterion)})`, () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
   ];
-  const vendor = ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-embed.min.js'].map((p) => readFileSync(assets[p].file, 'utf8'));
+  const vendor = vendorScripts();
   const counts = Object.values(status.counts).map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('');
   const countHead = Object.keys(status.counts).map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const failedItem = (r: (typeof failed.rows)[number]) => {
@@ -127,14 +114,7 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
 })();`;
   // Defence in depth besides escaping: only these exact scripts may run (hashes), no eval (Vega's interpreter).
   const scripts = [...vendor, bootstrap].map(scriptText);
-  const csp = [
-    "default-src 'none'",
-    `script-src ${scripts.map(cspHash).join(' ')}`,
-    "style-src 'unsafe-inline'",
-    'img-src data:',
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
+  const csp = contentSecurityPolicy(scripts);
   return `<!doctype html>
 <html lang="en">
 <head>
