@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { HypersweepError } from '../../core/errors.js';
-import type { TrialConfig } from '../../core/config.js';
+import { gVariantOf, parametrizationOf, type TrialConfig } from '../../core/config.js';
 import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
 export type { HyperNetSpec } from '../kernels/index.js';
@@ -41,8 +41,17 @@ export function specFromConfig(config: TrialConfig): HyperNetSpec {
   else dz = config.data.dz;
   // Rotation prediction classifies into 12 bins of 30°.
   const k = config.task === 'mnist-rotation' ? Math.max(config.g.outputs, 12) : config.g.outputs;
-  return { dx, dz, n: config.f.width, H: config.f.depth, m: config.g.width, L: config.g.depth, k };
+  const spec: HyperNetSpec = { dx, dz, n: config.f.width, H: config.f.depth, m: config.g.width, L: config.g.depth, k };
+  // Beyond the model: only when set, so a model config's spec is what it always was.
+  if (config.f.widths) spec.fWidths = [...config.f.widths];
+  if (config.f.biases) spec.fBiases = true;
+  if (gVariantOf(config) !== 'model') spec.gVariant = gVariantOf(config);
+  if (parametrizationOf(config) !== 'ntk') spec.parametrization = parametrizationOf(config);
+  return spec;
 }
+
+/** f's hidden units per row as the estimates count them: n·H, or with explicit widths their sum plus the largest. */
+const fUnits = (s: HyperNetSpec): number => (s.fWidths ? s.fWidths.reduce((a, b) => a + b, 0) + s.n : s.n * s.H);
 
 export interface TrialCost {
   /** Peak bytes the trial is expected to hold (float32 tensors, optimizer state, probe kernels, data, runtime). */
@@ -139,7 +148,7 @@ export function estimateCost(
   // ensemble adds one more net at a time.
   const P = opts.probe;
   const probeBytes =
-    P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * 16 * (P * s.k) ** 2 : 0;
+    P > 0 ? F32 * P * (3 * ng + 4 * fUnits(s) + s.dx + s.dz + 4 * s.m * s.L) + 8 * 16 * (P * s.k) ** 2 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
   // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
   const data = opts.data ?? { train: { rows: 0, distinctX: 0 }, test: { rows: 0, distinctX: 0 } };
@@ -147,7 +156,7 @@ export function estimateCost(
   // Per row, beside its floats: a typed array per distinct x, indices, the row's share of copies (measured).
   const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test)) + ROW_OVERHEAD * (data.train.rows + data.test.rows);
   // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).
-  const evalPerRow = ng + s.n * s.H + s.dx + s.dz + s.m * s.L + s.k;
+  const evalPerRow = ng + fUnits(s) + s.dx + s.dz + s.m * s.L + s.k;
   const evalBytes = data.test.rows > 0 ? Math.min(EVAL_CHUNK_BYTES, F32 * data.test.rows * evalPerRow) : 0;
   const trainTensorBytes = F32 * splitFloats(data.train);
   const tensorBytes =
