@@ -190,6 +190,17 @@ export function estimateTrialCost(config: TrialConfig): TrialCost {
   return { ...cost, bytes: cost.bytes + HOST_SLACK * taskHostBytes(config) };
 }
 
+/**
+ * Updates a config's training makes: train.steps, or with train.epochs one per batch of every epoch (the last
+ * batch of an epoch may be smaller; gd and batchSize 0 take one step per epoch).
+ */
+export function trainingSteps(config: TrialConfig): number {
+  if (config.train.epochs === undefined) return config.train.steps;
+  const N = taskRows(config).train.rows;
+  const B = config.train.optimizer === 'gd' || config.train.batchSize === 0 ? N : Math.min(config.train.batchSize, N);
+  return config.train.epochs * Math.ceil(N / Math.max(B, 1));
+}
+
 /** Raw bytes of the MNIST files (uint8 images), held once as read and once parsed. */
 const MNIST_FILE_BYTES = 70_000 * MNIST_PIXELS;
 /** The sphere teacher's widths (worker/tasks/sphere.ts). */
