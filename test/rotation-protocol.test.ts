@@ -3,6 +3,8 @@
  * f's hidden-width list, f's biases, the paper-code g, nearest-neighbour rotation, standardised pixels, epochs with
  * per-epoch augmentation and the per-epoch test curve. Expected values come from independent computations.
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trialConfigSchema, type TrialConfigInput } from '../core/config.js';
@@ -11,6 +13,9 @@ import { selectBackend } from '../worker/backend/index.js';
 import { createHyperNet, lossOf, specFromConfig, trainEpochs, type HyperNetSpec, type TrainData } from '../worker/model/index.js';
 import { buildTask, MNIST_MEAN, MNIST_SD, rotateImage } from '../worker/tasks/index.js';
 import { runTrial } from '../worker/trial.js';
+import { loadSweep } from '../orchestrator/sweep.js';
+import { expandSweep } from '../orchestrator/expand.js';
+import { planTrials } from '../orchestrator/sweep-plan.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -366,5 +371,27 @@ describe('epochs', () => {
     expect(m.gVariant).toBe('paper-code');
     // Fresh test angles each epoch: the test losses differ (different data), unlike a fixed test set at equal weights.
     expect(new Set(m.testCurve.map((p) => p.testLoss)).size).toBe(3);
+  });
+});
+
+describe('the rotation sweeps (sweeps/paper/rotation*.yaml)', () => {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'sweeps', 'paper');
+  it.each(['rotation.yaml', 'rotation-reduced.yaml'])('%s: the official protocol, m ∈ {10, 20, 50, 100} × 3 seeds, within its memory cap', (f) => {
+    const path = join(dir, f);
+    const spec = loadSweep(path);
+    const trials = expandSweep(spec, path);
+    expect(trials.length).toBe(12);
+    expect([...new Set(trials.map((t) => t.config.g.width))].sort((a, b) => a - b)).toEqual([10, 20, 50, 100]);
+    expect(new Set(trials.map((t) => t.config.seed)).size).toBe(3);
+    for (const { config: c } of trials) {
+      expect(c.model?.parametrization).toBe('standard');
+      expect(c.f).toMatchObject({ widths: [200, 200, 200, 100], biases: true, width: 200, depth: 5 });
+      expect(c.g).toMatchObject({ depth: 3, variant: 'paper-code' });
+      expect(c.data).toMatchObject({ nTrain: 10000, interpolation: 'nearest', pixels: 'standardized', augment: 'per-epoch' });
+      expect(c.train).toMatchObject({ optimizer: 'sgd', lr: 0.01, batchSize: 100, loss: 'xent' });
+    }
+    expect(trials[0].config.train.epochs).toBe(f === 'rotation.yaml' ? 10 : 3);
+    expect(planTrials(spec, trials).totals.overCap).toBe(0);
+    expect(spec.expect.map((e) => (e as { type: string }).type)).toEqual(['ordering', 'power-law']);
   });
 });
