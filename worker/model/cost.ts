@@ -212,7 +212,8 @@ const TEACHER_G_WIDTH = 16;
  * the random Fourier feature matrix Ω (float64, g.rffFeatures × the raw input size: data.dz for sphere, 784 for
  * mnist-rotation, 2 for mnist-completion) and one raw z; sphere's teacher network in float64 (its g reads the raw
  * z of data.dz values, whatever g.input); the MNIST files; mnist-completion's kernel regression (GP and hyperkernel
- * train Grams and a Cholesky factor, float64 R×R, plus one 784 × R cross block per kernel).
+ * train Grams and a Cholesky factor, float64 R×R, plus one 784 × R cross block per kernel); with data.augment
+ * 'per-epoch', the current epoch's data beside epoch 0's.
  */
 export function taskHostBytes(config: TrialConfig): number {
   let bytes = 0;
@@ -233,6 +234,12 @@ export function taskHostBytes(config: TrialConfig): number {
     const data = taskRows(config);
     const R = regressionTrainPoints(data.train.rows, data.train.distinctX, config.kernels.regressionMaxTrain);
     bytes += 8 * (3 * R * R + 2 * MNIST_PIXELS * R);
+  }
+  if (config.data.augment === 'per-epoch') {
+    // The current epoch's splits beside epoch 0's (x and z rows, targets), and its training tensors.
+    const dz = config.g.input === 'rff' ? config.g.rffFeatures : MNIST_PIXELS;
+    const rows = config.data.nTrain + config.data.nTest;
+    bytes += F32 * rows * (MNIST_PIXELS + dz + 12) + F32 * config.data.nTrain * (MNIST_PIXELS + dz + 12) + 1024 * rows;
   }
   return bytes;
 }
