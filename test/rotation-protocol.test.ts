@@ -13,6 +13,7 @@ import { selectBackend } from '../worker/backend/index.js';
 import { createHyperNet, lossOf, specFromConfig, trainEpochs, type HyperNetSpec, type TrainData } from '../worker/model/index.js';
 import { buildTask, MNIST_MEAN, MNIST_SD, rotateImage } from '../worker/tasks/index.js';
 import { runTrial } from '../worker/trial.js';
+import { applySets } from '../worker/trial/cli.js';
 import { loadSweep } from '../orchestrator/sweep.js';
 import { expandSweep } from '../orchestrator/expand.js';
 import { planTrials } from '../orchestrator/sweep-plan.js';
@@ -140,6 +141,17 @@ describe('config keys', () => {
     expect(() => canonicalConfig({ ...plain, f: { widths: [8, 8], depth: 4 } })).toThrow(/f\.depth.*remove f\.depth/);
     expect(() => canonicalConfig({ ...plain, f: { widths: [8, 4], width: 4 } })).toThrow(/f\.width/);
     expect(() => canonicalConfig({ ...plain, f: { widths: [] } })).toThrow(/f\.widths/);
+  });
+
+  it('--set knows the optional keys (f.widths is not a misspelled f.width)', () => {
+    expect(applySets({ task: 'mnist-rotation' }, ['f.widths=[8,4]', 'train.epochs=2', 'model.parametrization=standard'])).toEqual({
+      task: 'mnist-rotation',
+      f: { widths: [8, 4] },
+      train: { epochs: 2 },
+      model: { parametrization: 'standard' },
+    });
+    expect(() => applySets({}, ['f.widht=8'])).toThrow(/did you mean "width"/);
+    expect(() => applySets({}, ['model.parametrisation=ntk'])).toThrow(/did you mean "parametrization"/);
   });
 
   it('refuses analytic kernel metrics off the model, and keys a task does not have', () => {
