@@ -24,8 +24,27 @@ export const trialConfigSchema = z.strictObject({
   seed: nonNegInt.default(0),
   /** Hypernetwork f: hidden width n and number of weight layers H. */
   f: z
-    .strictObject({ width: posInt.default(256), depth: posInt.default(3) })
-    .prefault({}),
+    .strictObject({
+      width: posInt.optional(),
+      depth: posInt.optional(),
+      /**
+       * f's hidden widths, input side first (f: dx → widths[0] → … → N_g, so depth = widths.length + 1), instead
+       * of width × depth. f.width then reads as the largest of them and f.depth as widths.length + 1.
+       */
+      widths: z.array(posInt).min(1).max(64).optional(),
+      /** A bias on every layer of f (its output layer too: g's weights get one each). Unset: false. */
+      biases: optionalUnless(z.boolean(), false),
+    })
+    .prefault({})
+    .transform((f, ctx): { width: number; depth: number; widths?: number[]; biases?: boolean } => {
+      if (!f.widths) return { ...f, width: f.width ?? 256, depth: f.depth ?? 3 };
+      const width = Math.max(...f.widths);
+      const depth = f.widths.length + 1;
+      // A canonical config (width and depth already derived) parses to itself.
+      if (f.width !== undefined && f.width !== width) ctx.addIssue({ code: 'custom', path: ['width'], message: `f.widths sets the widths (largest ${width}); remove f.width` });
+      if (f.depth !== undefined && f.depth !== depth) ctx.addIssue({ code: 'custom', path: ['depth'], message: `f.widths sets the depth (${depth} = ${f.widths.length} hidden layers + 1); remove f.depth` });
+      return { ...f, width, depth };
+    }),
   /** Primary network g: hidden width m, weight layers L, input map, output size k. */
   g: z
     .strictObject({
@@ -36,6 +55,11 @@ export const trialConfigSchema = z.strictObject({
       /** RBF bandwidth of the random Fourier features: exp(−γ‖z−z'‖²). */
       rffGamma: z.number().positive().default(0.25),
       outputs: posInt.default(1),
+      /**
+       * 'model' (unset): a ReLU between every two of g's weight layers. 'paper-code': the official rotation code's
+       * g, which has no ReLU after its second weight layer (needs g.depth ≥ 3).
+       */
+      variant: optionalUnless(z.enum(['model', 'paper-code']), 'model'),
     })
     .prefault({}),
   data: z
@@ -58,6 +82,15 @@ export const trialConfigSchema = z.strictObject({
        * t10k rows 0, 1, … in order.
        */
       split: optionalUnless(z.enum(['random', 'paper']), 'random'),
+      /** mnist-rotation: how images are rotated: 'bilinear' (unset) or 'nearest' (the official code's). */
+      interpolation: optionalUnless(z.enum(['bilinear', 'nearest']), 'bilinear'),
+      /** mnist-rotation: pixel values: 'unit' (unset: pixel/255) or 'standardized' ((pixel/255 − 0.1307)/0.3081). */
+      pixels: optionalUnless(z.enum(['unit', 'standardized']), 'unit'),
+      /**
+       * mnist-rotation: 'fixed' (unset): the angles are drawn once; 'per-epoch': fresh angles for every sample on
+       * every pass, training and test (needs train.epochs).
+       */
+      augment: optionalUnless(z.enum(['fixed', 'per-epoch']), 'fixed'),
     })
     .prefault({}),
   train: z
@@ -70,6 +103,11 @@ export const trialConfigSchema = z.strictObject({
       loss: z.enum(['mse', 'xent']).default('mse'),
       /** Record the training loss every this many steps. */
       logEvery: posInt.default(10),
+      /**
+       * Passes over the training set (each a fresh shuffle, the last batch possibly smaller), replacing
+       * train.steps; the test set is evaluated after every epoch (metrics.testCurve). Unset: train.steps steps.
+       */
+      epochs: posInt.max(10_000).optional(),
     })
     .prefault({}),
   kernels: z
@@ -93,6 +131,14 @@ export const trialConfigSchema = z.strictObject({
       initOutputs: optionalUnless(z.boolean(), false),
     })
     .prefault({}),
+  /**
+   * 'ntk' (unset): the NTK parametrization of docs/model.md. 'standard': PyTorch's nn.Linear defaults (weights and
+   * biases U(−1/√fan_in, 1/√fan_in), no 1/√fan_in factor in the forward pass, inputs as given).
+   */
+  model: z
+    .strictObject({ parametrization: optionalUnless(z.enum(['ntk', 'standard']), 'ntk') })
+    .optional()
+    .transform((m) => (m?.parametrization === undefined ? undefined : m)),
   limits: z
     .strictObject({ memoryMb: posInt.default(4096) })
     .prefault({}),
@@ -110,6 +156,11 @@ export const dataSeedOf = (c: Pick<TrialConfig, 'seed' | 'data'>): number => c.d
 export const splitOf = (c: Pick<TrialConfig, 'data'>): 'random' | 'paper' => c.data.split ?? 'random';
 /** Kernel-regression pixel draws per training image (kernels.regressionDraws; unset: 1). */
 export const regressionDrawsOf = (c: Pick<TrialConfig, 'kernels'>): number => c.kernels.regressionDraws ?? 1;
+
+/** The network's parametrization (model.parametrization; unset: 'ntk'). */
+export const parametrizationOf = (c: Pick<TrialConfig, 'model'>): 'ntk' | 'standard' => c.model?.parametrization ?? 'ntk';
+/** g's variant (g.variant; unset: 'model'). */
+export const gVariantOf = (c: Pick<TrialConfig, 'g'>): 'model' | 'paper-code' => c.g.variant ?? 'model';
 
 export type TrialConfigInput = z.input<typeof trialConfigSchema>;
 export type TrialConfig = z.output<typeof trialConfigSchema>;

@@ -17,10 +17,20 @@ const MNIST_TEST = 10000;
 const PAPER_TRAIN_OFFSET = 5000;
 
 /** Every problem with a (defaults-applied) config's task settings; empty when the task can run it. */
-export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'g' | 'data' | 'train' | 'kernels'>): TaskConfigIssue[] {
+export function taskConfigIssues(c: Pick<TrialConfig, 'task' | 'f' | 'g' | 'data' | 'train' | 'kernels' | 'model'>): TaskConfigIssue[] {
   const issues: TaskConfigIssue[] = [];
   const bad = (path: string, message: string): void => void issues.push({ path: path.split('.'), message });
   const { task, data, g, train, kernels } = c;
+  if (g.variant === 'paper-code' && g.depth < 3) bad('g.variant', `'paper-code' drops the ReLU after g's second weight layer: needs g.depth ≥ 3, got ${g.depth}`);
+  // The analytic kernels are those of the NTK parametrization without biases and with the model's g.
+  const offModel = c.model?.parametrization === 'standard' ? "model.parametrization 'standard'" : c.f.biases ? 'f.biases' : g.variant === 'paper-code' ? "g.variant 'paper-code'" : null;
+  if (offModel && kernels.probe > 0) bad('kernels.probe', `the analytic kernels are for the NTK parametrization without biases and g.variant 'model', not ${offModel}: set kernels.probe to 0`);
+  if (task !== 'mnist-rotation') {
+    for (const key of ['interpolation', 'pixels', 'augment'] as const) {
+      if (data[key] !== undefined) bad(`data.${key}`, `only mnist-rotation has this setting, task is ${task}`);
+    }
+  }
+  if (data.augment === 'per-epoch' && train.epochs === undefined) bad('data.augment', "'per-epoch' draws fresh angles on every pass: set train.epochs");
   if ((task === 'sphere' || task === 'mnist-completion') && train.loss === 'xent') {
     bad('train.loss', `'xent' needs classes; task ${task} regresses real values, use 'mse'`);
   }

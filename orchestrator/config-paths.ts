@@ -9,7 +9,7 @@ import { didYouMean } from '../core/suggest.js';
 
 /** The part of zod's internal definition a path walk needs (zod 4 `_zod.def`). */
 interface ZodNode {
-  _zod: { def: { type: string; shape?: Record<string, ZodNode>; innerType?: ZodNode } };
+  _zod: { def: { type: string; shape?: Record<string, ZodNode>; innerType?: ZodNode; in?: ZodNode } };
 }
 
 /** Null if `path` names a key of the trial config schema, else a one-line problem. */
@@ -17,7 +17,10 @@ export function checkConfigPath(path: string): string | null {
   const parts = path.split('.');
   let node = trialConfigSchema as unknown as ZodNode;
   for (let i = 0; i < parts.length; i++) {
-    while (node._zod.def.innerType && node._zod.def.type !== 'object') node = node._zod.def.innerType;
+    // Through optional/default/prefault wrappers and the input side of transforms (f, model) to the object.
+    for (let d = node._zod.def; d.type !== 'object' && (d.innerType || (d.type === 'pipe' && d.in)); d = node._zod.def) {
+      node = (d.innerType ?? d.in)!;
+    }
     const shape = node._zod.def.shape;
     const here = parts.slice(0, i).join('.');
     if (!shape) return `unknown config key: ${here} takes a value, not keys`;

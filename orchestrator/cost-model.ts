@@ -5,6 +5,7 @@
  */
 import type { TrialConfig } from '../core/config.js';
 import { trialWork } from './trial-cost.js';
+import { trainingSteps } from '../worker/model/cost.js';
 
 /** One finished trial: its estimated work (FLOPs) and the wall seconds its compute took (timings.totalMs). */
 export interface CostSample {
@@ -155,7 +156,7 @@ export function timeModelFor(rows: readonly TimedTrial[], host: string | null, b
  * which grows more than FLOPs do on a loaded machine). A family's intercept does not carry over to another one.
  */
 export function trialFamily(config: TrialConfig): string {
-  return `${config.task}${config.train.steps > 0 ? '' : ' (no training)'}`;
+  return `${config.task}${trainingSteps(config) > 0 ? '' : ' (no training)'}`;
 }
 
 /** Predicted wall seconds of one trial's compute (noop: its sleep). */

@@ -1,5 +1,5 @@
 import { regressionDrawsOf, type TrialConfig } from '../core/config.js';
-import { estimateTrialCost, regressionTrainPoints, taskRows } from '../worker/model/cost.js';
+import { estimateTrialCost, regressionTrainPoints, taskRows, trainingSteps } from '../worker/model/cost.js';
 
 /**
  * How much work a trial is, by the worker's own cost model (worker/model/cost.ts, which loads no TensorFlow.js):
@@ -7,10 +7,18 @@ import { estimateTrialCost, regressionTrainPoints, taskRows } from '../worker/mo
  * worker applies.
  */
 
-/** Training FLOPs of the whole trial: the worker's per-step estimate × steps. noop: its sleep in ms. */
+/**
+ * Training FLOPs of the whole trial: the worker's per-step estimate × steps (trainingSteps: with train.epochs, the
+ * batches of every epoch, plus a test-set forward pass after each epoch). noop: its sleep in ms.
+ */
 export function trialFlops(config: TrialConfig): number {
   if (config.task === 'noop') return config.noop.sleepMs;
-  return estimateTrialCost(config).flopsPerStep * Math.max(config.train.steps, 1);
+  const cost = estimateTrialCost(config);
+  const train = cost.flopsPerStep * Math.max(trainingSteps(config), 1);
+  if (config.train.epochs === undefined) return train;
+  // A test row's forward pass ≈ a third of a training row's step (flopsPerStep is per batch of batchSize rows).
+  const batch = config.train.batchSize > 0 && config.train.optimizer !== 'gd' ? Math.min(config.train.batchSize, config.data.nTrain) : Math.max(config.data.nTrain, 1);
+  return train + (config.train.epochs * config.data.nTest * cost.flopsPerStep) / (3 * batch);
 }
 
 /**
@@ -22,7 +30,7 @@ export const STEP_OVERHEAD_FLOPS = 1e7;
 
 /**
  * The regressor of the time model (orchestrator/cost-model.ts): every FLOP a trial does, not only training.
- * Training (per-step estimate plus STEP_OVERHEAD_FLOPS, × steps; 0 steps counting 0); the empirical kernels at init and after training
+ * Training (per-step estimate plus STEP_OVERHEAD_FLOPS, × steps or every epoch's batches; 0 steps counting 0); the empirical kernels at init and after training
  * (per probe point and output, a forward and a backward pass through f and g: 3 × 2 FLOPs per weight use, and the
  * MC ensemble's extra forwards); the test evaluation (one forward per test row); mnist-completion's kernel
  * regression (a Cholesky of R×R per kernel and draw, R³/3, and the R×784 cross products). noop: its sleep, counted as
@@ -32,11 +40,12 @@ export function trialWork(config: TrialConfig): number {
   if (config.task === 'noop') return 0;
   const c = estimateTrialCost(config);
   const rows = taskRowsOf(config);
-  const train = (c.flopsPerStep + STEP_OVERHEAD_FLOPS) * config.train.steps;
+  const train = (c.flopsPerStep + STEP_OVERHEAD_FLOPS) * trainingSteps(config);
   const P = Math.min(config.kernels.probe, rows.train);
   const perPoint = 2 * (c.params + c.ngOutputs);
   const kernels = P > 0 ? 2 * P * perPoint * (3 * Math.max(1, config.g.outputs) + (config.kernels.ensemble - 1)) : 0;
-  const test = 2 * (rows.testDistinct * c.params + rows.test * c.ngOutputs);
+  // one test pass at the end, or one after every epoch
+  const test = 2 * (rows.testDistinct * c.params + rows.test * c.ngOutputs) * (config.train.epochs ?? 1);
   let regression = 0;
   if (config.task === 'mnist-completion') {
     const R = regressionTrainPoints(rows.train, rows.trainDistinct, config.kernels.regressionMaxTrain);

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseOrThrow } from '../core/errors.js';
 import { selectBackend, type BackendName } from './backend/index.js';
-import { trialConfigSchema, type TrialConfig, type TrialConfigInput } from '../core/config.js';
+import { gVariantOf, parametrizationOf, trialConfigSchema, type TrialConfig, type TrialConfigInput } from '../core/config.js';
 import { computeKernels, type Gram, type NetSpec } from './kernels/index.js';
 // The async kernel readers work on every backend (webgpu cannot read tensors synchronously in Node).
 import {
@@ -25,6 +25,7 @@ import {
   specFromConfig,
   subSeed,
   train,
+  trainEpochs,
   type HyperNet,
   type ProbePoints,
   type TrainData,
@@ -32,7 +33,7 @@ import {
 } from './model/index.js';
 import type { TrialProgress } from '../core/progress.js';
 import type { KernelAgreement, TrialResult } from '../core/result.js';
-import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData } from './tasks/index.js';
+import { buildTask, checkTaskConfig, sliceSplit, sliceSplitShared, splitPoints, type TaskData, type TaskSplit } from './tasks/index.js';
 import { accuracy, lossOfPredictions, pixelMse, predictSplit } from './trial/evaluate.js';
 import { completionKernelRegression } from './trial/regression.js';
 
@@ -72,15 +73,20 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
   let net: HyperNet | null = null;
   try {
     clock.phase('init');
-    // RFF features are g's input as they are; raw z (sphere, rotation images) is unit-normalised by g.
-    const normalizeZ = data.zInput === 'linear';
+    // RFF features are g's input as they are; raw z (sphere, rotation images) is unit-normalised by g, except in
+    // the standard parametrization, which reads its inputs as given.
+    const normalizeZ = data.zInput === 'linear' && parametrizationOf(cfg) === 'ntk';
     net = createHyperNet(spec, cfg.seed, { normalizeZ });
     const { trainData, probe } = trialTensors(data, Math.min(cfg.kernels.probe, data.train.n), owned);
     clock.done('init');
 
     const outputs = probe && cfg.kernels.initOutputs ? await initOutputs(net, probe, data) : null;
     const init = probe ? await initKernels(net, probe, cfg, clock) : null;
-    const outcome = await trainTrial(net, trainData, cfg, opts, clock);
+    const testCurve: EpochTest[] = [];
+    const outcome =
+      cfg.train.epochs === undefined
+        ? await trainTrial(net, trainData, cfg, opts, clock)
+        : await trainTrialEpochs(net, trainData, data, cfg, cost.ngOutputs, testCurve, opts, clock);
     const diverged = outcome.status === 'diverged';
     const kernel = init && probe && !diverged ? await kernelMetrics(net, probe, init, data, clock) : null;
 
@@ -95,8 +101,19 @@ export async function runTrial(config: TrialConfigInput | unknown, opts: RunTria
       lossDefinition: cfg.train.loss === 'mse' ? '(1/2N)·Σ‖h − y‖²' : '−(1/N)·Σ y·log softmax(h)',
     };
     if (outputs) Object.assign(metrics, outputs);
+    // Which network a result used, where it is not the model's (docs/model.md).
+    if (parametrizationOf(cfg) !== 'ntk') metrics.parametrization = parametrizationOf(cfg);
+    if (gVariantOf(cfg) !== 'model') metrics.gVariant = gVariantOf(cfg);
     if (data.task === 'mnist-rotation') metrics.testAccuracy = null;
-    if (!diverged && data.test.n > 0) Object.assign(metrics, await testMetrics(net, data, cfg, cost.ngOutputs, opts.signal, clock));
+    if (cfg.train.epochs !== undefined) {
+      // Tested after every epoch: the final test metrics are the last epoch's.
+      metrics.testCurve = testCurve;
+      const lastTest = testCurve[testCurve.length - 1];
+      if (!diverged && lastTest && lastTest.epoch === cfg.train.epochs) {
+        metrics.testLoss = lastTest.testLoss;
+        if (lastTest.testAccuracy !== undefined) metrics.testAccuracy = lastTest.testAccuracy;
+      }
+    } else if (!diverged && data.test.n > 0) Object.assign(metrics, await testMetrics(net, data, data.test, cfg, cost.ngOutputs, opts.signal, clock));
     if (data.task === 'mnist-completion') {
       clock.phase('kernel-regression');
       metrics.kernelRegression = completionKernelRegression(
@@ -233,6 +250,73 @@ async function trainTrial(net: HyperNet, trainData: TrainData, cfg: TrialConfig,
   return outcome;
 }
 
+/** The test metrics after one epoch (1-based); accuracy where the task has labels. */
+interface EpochTest {
+  epoch: number;
+  testLoss: number | null;
+  testAccuracy?: number;
+}
+
+/**
+ * Train for train.epochs epochs, testing after each: epoch e's training and test data are the task's epoch-e
+ * splits when it augments per epoch (fresh draws), else the fixed ones. Each epoch's tensors are freed after it.
+ */
+async function trainTrialEpochs(
+  net: HyperNet,
+  trainData: TrainData,
+  data: TaskData,
+  cfg: TrialConfig,
+  ngOutputs: number,
+  testCurve: EpochTest[],
+  opts: RunTrialOptions,
+  clock: PhaseClock,
+): Promise<TrainOutcome> {
+  clock.phase('train');
+  const epochs = cfg.train.epochs ?? 1;
+  const stepsPerEpoch = cfg.train.optimizer === 'gd' || cfg.train.batchSize === 0 ? 1 : Math.ceil(data.train.n / Math.min(cfg.train.batchSize, data.train.n));
+  const steps = epochs * stepsPerEpoch;
+  opts.onProgress?.({ phase: 'train', step: 0, steps });
+  const splits = new Map<number, { train: TaskSplit; test: TaskSplit }>();
+  const held = new Map<number, tf.Tensor[]>();
+  const splitsOf = (e: number) => {
+    let s = splits.get(e);
+    if (!s) splits.set(e, (s = e > 0 && data.epoch ? data.epoch(e) : { train: data.train, test: data.test }));
+    return s;
+  };
+  const outcome = await trainEpochs(
+    net,
+    { ...cfg.train, epochs, seed: subSeed(cfg.seed, 7) },
+    {
+      signal: opts.signal,
+      onLog: (step, loss) => opts.onProgress?.({ phase: 'train', step: Math.min(step, steps), steps, loss }),
+      data: (e) => {
+        if (e === 0 || !data.epoch) return trainData;
+        const owned: tf.Tensor[] = [];
+        held.set(e, owned);
+        return trialTensors({ ...data, train: splitsOf(e).train }, 0, owned).trainData;
+      },
+      releaseData: (e) => {
+        tf.dispose(held.get(e) ?? []);
+        held.delete(e);
+        if (e > 0) splits.delete(e);
+      },
+      afterEpoch: async (e) => {
+        const test = splitsOf(e).test;
+        if (test.n === 0) return void testCurve.push({ epoch: e + 1, testLoss: null });
+        const m = await testMetrics(net, data, test, cfg, ngOutputs, opts.signal);
+        const point: EpochTest = { epoch: e + 1, testLoss: m.testLoss ?? null };
+        if (typeof m.testAccuracy === 'number') point.testAccuracy = m.testAccuracy;
+        testCurve.push(point);
+        opts.onProgress?.({ phase: 'train', step: (e + 1) * stepsPerEpoch, steps });
+      },
+    },
+  );
+  for (const t of held.values()) tf.dispose(t);
+  if (outcome.status === 'aborted') opts.signal?.throwIfAborted();
+  clock.done('train');
+  return outcome;
+}
+
 /** The empirical kernels after training, compared (at init and after) with the exact and paper-code analytic ones. */
 async function kernelMetrics(
   net: HyperNet,
@@ -263,23 +347,24 @@ async function kernelMetrics(
 async function testMetrics(
   net: HyperNet,
   data: TaskData,
+  test: TaskSplit,
   cfg: TrialConfig,
   ngOutputs: number,
   signal: AbortSignal | undefined,
-  clock: PhaseClock,
+  clock?: PhaseClock,
 ): Promise<Partial<TrialResult['metrics']>> {
-  clock.phase('test');
+  clock?.phase('test');
   const out: Partial<TrialResult['metrics']> = {};
-  const pred = await predictSplit(net, data, data.test, ngOutputs, signal);
-  const loss = lossOfPredictions(pred, data.test.y, data.test.n, data.k, cfg.train.loss);
+  const pred = await predictSplit(net, data, test, ngOutputs, signal);
+  const loss = lossOfPredictions(pred, test.y, test.n, data.k, cfg.train.loss);
   out.testLoss = Number.isFinite(loss) ? loss : null;
-  if (data.test.labels) out.testAccuracy = accuracy(pred, data.test.labels, data.k);
+  if (test.labels) out.testAccuracy = accuracy(pred, test.labels, data.k);
   if (data.task === 'mnist-completion') {
-    const mse = pixelMse(pred, data.test.y, data.test.hidden);
+    const mse = pixelMse(pred, test.y, test.hidden);
     out.testMseAll = mse.mseAll;
     out.testMseHidden = mse.mseHidden;
   }
-  clock.done('test');
+  clock?.done('test');
   return out;
 }
 

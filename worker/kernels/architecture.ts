@@ -12,6 +12,10 @@
  * 1/√w of the next weight layer and the √2 that keeps activations at unit scale are folded into it, so a weight
  * layer is a plain product. f's last layer `gWeights` is a dense layer to N_g outputs, read row-major as g's weights:
  * one block per `producedDense` layer of g, in order.
+ *
+ * Beyond the model (finite networks only; the analytic kernels are the model's): a weight layer of f may carry a
+ * bias (`bias: true`), the official rotation code's g has a `linear` layer (no ReLU) after its second weight layer,
+ * and the `standard` parametrization (PyTorch's nn.Linear) drops every √(·/w) factor (activationScale).
  */
 
 /** What a layer computes. */
@@ -23,11 +27,20 @@ export type LayerKind =
   /** f's output layer: a free dense layer to N_g outputs, which are g's weights. */
   | 'gWeights'
   /** A layer of g whose weight matrix is one block of f's output (different for every x). */
-  | 'producedDense';
+  | 'producedDense'
+  /** The identity in place of a relu (the paper-code g): √(1/w)·(·) in the NTK parametrization. */
+  | 'linear';
 
 export interface Layer {
   readonly kind: LayerKind;
+  /** A weight layer of f with a bias vector added to its output. */
+  readonly bias?: boolean;
 }
+
+/** 'ntk': the model's parametrization; 'standard': PyTorch's nn.Linear (U(±1/√fan_in) init, no factors). */
+export type Parametrization = 'ntk' | 'standard';
+/** g's variant: the model's (a relu between every two weight layers) or the official rotation code's. */
+export type GVariant = 'model' | 'paper-code';
 
 /** The two layer lists of a hypernetwork. */
 export interface Architecture {
@@ -47,16 +60,27 @@ function stack(depth: number, weights: LayerKind, last: LayerKind): Layer[] {
   return layers;
 }
 
-/** f with H weight layers: dense, relu, …, gWeights. */
-export const fLayers = (H: number): Layer[] => stack(H, 'dense', 'gWeights');
+/** f with H weight layers: dense, relu, …, gWeights (each weight layer with a bias when `biases`). */
+export const fLayers = (H: number, biases = false): Layer[] =>
+  stack(H, 'dense', 'gWeights').map((l) => (biases && l.kind !== 'relu' ? { kind: l.kind, bias: true } : l));
 
-/** g with L weight layers: producedDense, relu, …, producedDense. */
-export const gLayers = (L: number): Layer[] => stack(L, 'producedDense', 'producedDense');
+/**
+ * g with L weight layers: producedDense, relu, …, producedDense. 'paper-code' (L ≥ 3): the relu after the second
+ * weight layer is `linear` (the official rotation code's g: Linear, ReLU, Linear, Linear for L = 3).
+ */
+export function gLayers(L: number, variant: GVariant = 'model'): Layer[] {
+  const layers = stack(L, 'producedDense', 'producedDense');
+  if (variant === 'paper-code') {
+    if (L < 3) throw new RangeError(`gLayers: the paper-code g needs L ≥ 3, got ${L}`);
+    layers[3] = layer('linear');
+  }
+  return layers;
+}
 
 /** The hypernetwork with H weight layers in f and L in g (counts of weight layers, each ≥ 1). */
-export const hypernetArchitecture = (depths: { H: number; L: number }): Architecture => ({
-  f: fLayers(depths.H),
-  g: gLayers(depths.L),
+export const hypernetArchitecture = (d: { H: number; L: number; fBiases?: boolean; gVariant?: GVariant }): Architecture => ({
+  f: fLayers(d.H, d.fBiases ?? false),
+  g: gLayers(d.L, d.gVariant ?? 'model'),
 });
 
 /** The standard ReLU MLP with `depth` weight layers (the baseline beside the hypernetwork). */
@@ -71,6 +95,14 @@ export interface HyperNetSpec {
   m: number;
   L: number;
   k: number;
+  /** f's hidden widths (H − 1 of them), replacing n per layer; n is then their largest. Unset: all n. */
+  fWidths?: readonly number[];
+  /** Biases on f's weight layers. @defaultValue false */
+  fBiases?: boolean;
+  /** @defaultValue 'model' */
+  gVariant?: GVariant;
+  /** @defaultValue 'ntk' */
+  parametrization?: Parametrization;
 }
 
 /** A layer with the sizes a finite network gives it: `fanIn` inputs, `width` outputs (relu: width = fanIn). */
@@ -78,6 +110,7 @@ export interface SizedLayer {
   readonly kind: LayerKind;
   readonly fanIn: number;
   readonly width: number;
+  readonly bias?: boolean;
 }
 
 export interface SizedArchitecture {
@@ -96,7 +129,7 @@ export function sizeG(g: readonly Layer[], s: Pick<HyperNetSpec, 'dz' | 'm' | 'k
   });
   let fanIn = s.dz;
   return g.map((l, i) => {
-    const width = l.kind === 'relu' ? fanIn : i === lastWeights ? s.k : s.m;
+    const width = l.kind === 'relu' || l.kind === 'linear' ? fanIn : i === lastWeights ? s.k : s.m;
     const sized = { kind: l.kind, fanIn, width };
     fanIn = width;
     return sized;
@@ -112,9 +145,10 @@ export function sizeArchitecture(arch: Architecture, s: HyperNetSpec): SizedArch
   const g = sizeG(arch.g, s);
   const ng = gWeightsOf(g);
   let fanIn = s.dx;
+  let dense = 0;
   const f = arch.f.map((l) => {
-    const width = l.kind === 'relu' ? fanIn : l.kind === 'gWeights' ? ng : s.n;
-    const sized = { kind: l.kind, fanIn, width };
+    const width = l.kind === 'relu' ? fanIn : l.kind === 'gWeights' ? ng : (s.fWidths?.[dense++] ?? s.n);
+    const sized: SizedLayer = l.bias ? { kind: l.kind, fanIn, width, bias: true } : { kind: l.kind, fanIn, width };
     fanIn = width;
     return sized;
   });
@@ -122,15 +156,23 @@ export function sizeArchitecture(arch: Architecture, s: HyperNetSpec): SizedArch
 }
 
 /** The sized hypernetwork of a spec. */
-export const sizedHypernet = (s: HyperNetSpec): SizedArchitecture => sizeArchitecture(hypernetArchitecture(s), s);
+export const sizedHypernet = (s: HyperNetSpec): SizedArchitecture =>
+  sizeArchitecture(hypernetArchitecture({ H: s.H, L: s.L, fBiases: s.fBiases, gVariant: s.gVariant }), s);
 
 /** A relu layer's factor √(2/w) on its w inputs (NTK parametrization). */
 export const reluScale = (l: SizedLayer): number => Math.sqrt(2 / l.fanIn);
 
-/** Free parameters of f: Σ over its weight layers of fanIn·width. */
+/**
+ * The factor an activation layer (relu, linear) multiplies by: in the NTK parametrization √(2/w) for a relu (its
+ * √2 and the next layer's 1/√w) and √(1/w) for a linear layer; 1 in the standard parametrization.
+ */
+export const activationScale = (l: SizedLayer, p: Parametrization): number =>
+  p === 'standard' ? 1 : l.kind === 'linear' ? Math.sqrt(1 / l.fanIn) : reluScale(l);
+
+/** Free parameters of f: Σ over its weight layers of fanIn·width (+ width for a bias). */
 export const fParamsOf = (f: readonly SizedLayer[]): number =>
-  f.reduce((sum, l) => (l.kind === 'relu' ? sum : sum + l.fanIn * l.width), 0);
+  f.reduce((sum, l) => (l.kind === 'relu' ? sum : sum + l.fanIn * l.width + (l.bias ? l.width : 0)), 0);
 
 /** Σ of the widths of a list's hidden (relu) layers: the activations one sample keeps per pre- or post-activation. */
 export const hiddenUnitsOf = (layers: readonly SizedLayer[]): number =>
-  layers.reduce((sum, l) => (l.kind === 'relu' ? sum + l.width : sum), 0);
+  layers.reduce((sum, l) => (l.kind === 'relu' || l.kind === 'linear' ? sum + l.width : sum), 0);

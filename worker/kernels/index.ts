@@ -16,8 +16,8 @@ export { relFrob, alignment, toRows, at } from './gram.js';
 export { kernelRegression, choleskyJittered, choleskySolveInPlace, NotPositiveDefiniteError, DEFAULT_JITTER } from './regression.js';
 export { kernelGrams, ALL_KERNELS } from './engine.js';
 export { KernelBlock, serial, dense, relu, producedDense, paperRelu, paperProducedRelu, layerMap, layersMap } from './maps.js';
-export { hypernetArchitecture, fLayers, gLayers, mlpLayers, sizeArchitecture, sizeG, sizedHypernet, gWeightsOf, fParamsOf, hiddenUnitsOf, reluScale } from './architecture.js';
-export type { Architecture, Layer, LayerKind, HyperNetSpec, SizedArchitecture, SizedLayer } from './architecture.js';
+export { hypernetArchitecture, fLayers, gLayers, mlpLayers, sizeArchitecture, sizeG, sizedHypernet, gWeightsOf, fParamsOf, hiddenUnitsOf, reluScale, activationScale } from './architecture.js';
+export type { Architecture, Layer, LayerKind, HyperNetSpec, SizedArchitecture, SizedLayer, Parametrization, GVariant } from './architecture.js';
 export { kappa0, kappa1 } from './dual.js';
 
 /** Every analytic Gram of a point set (or between two), and which formulas produced them. */

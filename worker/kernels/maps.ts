@@ -151,7 +151,10 @@ export type KernelMode = 'exact' | 'paper-code';
  *               producedDense → dense (g: its GP kernel F^{L−1} = nngp, its K_g = ntk).
  */
 export function layerMap(layer: Layer, mode: KernelMode, f: KernelBlock | null): KernelMap {
+  if (layer.bias) throw new Error('kernel maps: layers with biases have no analytic kernel here');
   switch (layer.kind) {
+    case 'linear':
+      throw new Error("kernel maps: the paper-code g's linear layer has no analytic kernel here");
     case 'dense':
     case 'gWeights':
       return dense();

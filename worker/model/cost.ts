@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { HypersweepError } from '../../core/errors.js';
 import { nativeHostMemory, WASM_HEAP_MAX_BYTES } from '../../core/backend.js';
-import type { TrialConfig } from '../../core/config.js';
+import { gVariantOf, parametrizationOf, type TrialConfig } from '../../core/config.js';
 import { fParamsOf, gWeightsOf, gLayers, hiddenUnitsOf, sizeG, sizedHypernet, type HyperNetSpec } from '../kernels/index.js';
 
 export type { HyperNetSpec } from '../kernels/index.js';
@@ -42,8 +42,17 @@ export function specFromConfig(config: TrialConfig): HyperNetSpec {
   else dz = config.data.dz;
   // Rotation prediction classifies into 12 bins of 30°.
   const k = config.task === 'mnist-rotation' ? Math.max(config.g.outputs, 12) : config.g.outputs;
-  return { dx, dz, n: config.f.width, H: config.f.depth, m: config.g.width, L: config.g.depth, k };
+  const spec: HyperNetSpec = { dx, dz, n: config.f.width, H: config.f.depth, m: config.g.width, L: config.g.depth, k };
+  // Beyond the model: only when set, so a model config's spec is what it always was.
+  if (config.f.widths) spec.fWidths = [...config.f.widths];
+  if (config.f.biases) spec.fBiases = true;
+  if (gVariantOf(config) !== 'model') spec.gVariant = gVariantOf(config);
+  if (parametrizationOf(config) !== 'ntk') spec.parametrization = parametrizationOf(config);
+  return spec;
 }
+
+/** f's hidden units per row as the estimates count them: n·H, or with explicit widths their sum plus the largest. */
+const fUnits = (s: HyperNetSpec): number => (s.fWidths ? s.fWidths.reduce((a, b) => a + b, 0) + s.n : s.n * s.H);
 
 export interface TrialCost {
   /** Peak bytes the trial is expected to hold (float32 tensors, optimizer state, probe kernels, data, runtime). */
@@ -151,7 +160,7 @@ export function estimateCost(
   // ensemble adds one more net at a time.
   const P = opts.probe;
   const probeBytes =
-    P > 0 ? F32 * P * (3 * ng + 4 * s.n * s.H + s.dx + s.dz + 4 * s.m * s.L) + 8 * 16 * (P * s.k) ** 2 : 0;
+    P > 0 ? F32 * P * (3 * ng + 4 * fUnits(s) + s.dx + s.dz + 4 * s.m * s.L) + 8 * 16 * (P * s.k) ** 2 : 0;
   const ensembleBytes = P > 0 && opts.ensemble > 1 ? F32 * params : 0;
   // The task's arrays on the host (x once per distinct row, z and y per sample) and the training set as tensors.
   const data = opts.data ?? { train: { rows: 0, distinctX: 0 }, test: { rows: 0, distinctX: 0 } };
@@ -159,7 +168,7 @@ export function estimateCost(
   // Per row, beside its floats: a typed array per distinct x, indices, the row's share of copies (measured).
   const dataBytes = F32 * (2 * splitFloats(data.train) + splitFloats(data.test)) + ROW_OVERHEAD * (data.train.rows + data.test.rows);
   // Test predictions run in chunks of bounded memory after training (whose activations are freed by then).
-  const evalPerRow = ng + s.n * s.H + s.dx + s.dz + s.m * s.L + s.k;
+  const evalPerRow = ng + fUnits(s) + s.dx + s.dz + s.m * s.L + s.k;
   const evalBytes = data.test.rows > 0 ? Math.min(EVAL_CHUNK_BYTES, F32 * data.test.rows * evalPerRow) : 0;
   const trainTensorBytes = F32 * splitFloats(data.train);
   const tensorBytes =
@@ -208,6 +217,17 @@ function trialCost(config: TrialConfig, hostMemory: boolean): TrialCost {
   return { ...cost, bytes: cost.bytes + HOST_SLACK * taskHostBytes(config) };
 }
 
+/**
+ * Updates a config's training makes: train.steps, or with train.epochs one per batch of every epoch (the last
+ * batch of an epoch may be smaller; gd and batchSize 0 take one step per epoch).
+ */
+export function trainingSteps(config: TrialConfig): number {
+  if (config.train.epochs === undefined) return config.train.steps;
+  const N = taskRows(config).train.rows;
+  const B = config.train.optimizer === 'gd' || config.train.batchSize === 0 ? N : Math.min(config.train.batchSize, N);
+  return config.train.epochs * Math.ceil(N / Math.max(B, 1));
+}
+
 /** Raw bytes of the MNIST files (uint8 images), held once as read and once parsed. */
 const MNIST_FILE_BYTES = 70_000 * MNIST_PIXELS;
 /** The sphere teacher's widths (worker/tasks/sphere.ts). */
@@ -219,7 +239,8 @@ const TEACHER_G_WIDTH = 16;
  * the random Fourier feature matrix Ω (float64, g.rffFeatures × the raw input size: data.dz for sphere, 784 for
  * mnist-rotation, 2 for mnist-completion) and one raw z; sphere's teacher network in float64 (its g reads the raw
  * z of data.dz values, whatever g.input); the MNIST files; mnist-completion's kernel regression (GP and hyperkernel
- * train Grams and a Cholesky factor, float64 R×R, plus one 784 × R cross block per kernel).
+ * train Grams and a Cholesky factor, float64 R×R, plus one 784 × R cross block per kernel); with data.augment
+ * 'per-epoch', the current epoch's data beside epoch 0's.
  */
 export function taskHostBytes(config: TrialConfig): number {
   let bytes = 0;
@@ -240,6 +261,12 @@ export function taskHostBytes(config: TrialConfig): number {
     const data = taskRows(config);
     const R = regressionTrainPoints(data.train.rows, data.train.distinctX, config.kernels.regressionMaxTrain);
     bytes += 8 * (3 * R * R + 2 * MNIST_PIXELS * R);
+  }
+  if (config.data.augment === 'per-epoch') {
+    // The current epoch's splits beside epoch 0's (x and z rows, targets), and its training tensors.
+    const dz = config.g.input === 'rff' ? config.g.rffFeatures : MNIST_PIXELS;
+    const rows = config.data.nTrain + config.data.nTest;
+    bytes += F32 * rows * (MNIST_PIXELS + dz + 12) + F32 * config.data.nTrain * (MNIST_PIXELS + dz + 12) + 1024 * rows;
   }
   return bytes;
 }

@@ -59,6 +59,7 @@ async function readGramAsync(t: tf.Tensor2D): Promise<Gram> {
  * lists, g then f, in reverse. Rows are ordered (κ, p) for the k outputs at once; δ is ∂h_κ/∂(a layer's output).
  */
 export function empiricalNtkTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2D {
+  assertModelNet(net, 'empirical NTK');
   const k = net.spec.k;
   const P = probe.x.shape[0];
   return tf.tidy(() => {
@@ -67,6 +68,16 @@ export function empiricalNtkTensor(net: HyperNet, probe: ProbePoints): tf.Tensor
     const c = gWeightCotangents(net, T, k, P, rep);
     return k === 1 ? fNtk(net, T, c, k, rep) : (tf.div(fNtk(net, T, c, k, rep), k) as tf.Tensor2D);
   });
+}
+
+/**
+ * The structured kernels follow the model's layers: NTK parametrization, no biases, a relu between g's layers. Any
+ * other net (the configs refuse kernels.probe > 0 for them) is an error, never a silently wrong kernel.
+ */
+function assertModelNet(net: HyperNet, what: string): void {
+  const other =
+    net.parametrization !== 'ntk' ? 'the standard parametrization' : net.biasSlots.dense.length + net.biasSlots.blocks.length > 0 ? 'biases' : net.layers.g.some((l) => l.kind === 'linear') ? "the paper-code g" : null;
+  if (other) throw new Error(`${what}: implemented for the model's NTK parametrization only, not for ${other}`);
 }
 
 type Rep = <R extends tf.Rank>(t: tf.Tensor<R>) => tf.Tensor<R>;
@@ -191,6 +202,7 @@ export async function empiricalNtkNaive(net: HyperNet, probe: ProbePoints, block
 
 /** Single-network GP estimate Σ̂_f(x,x')·(bᴸ⁻¹(u)·bᴸ⁻¹(u')) as a [P, P] tensor. */
 export function empiricalGpTensor(net: HyperNet, probe: ProbePoints): tf.Tensor2D {
+  assertModelNet(net, 'empirical GP kernel');
   const s = net.spec;
   return tf.tidy(() => {
     const T = forwardTrace(net, probe.x, probe.z);

@@ -9,10 +9,16 @@
  * forward pass). f's last layer Wᴴ (`gWeights`) is kept as L column blocks V_j (one per g layer, V_j: [fan_in,
  * out_j·in_j]); o_j = aᴴ⁻¹ V_j is g's layer-j matrix W_gʲ ∈ R^{out_j × in_j} row-major, so concat_j o_j is exactly o
  * reshaped row-major into g's weights. All weights N(0, 1); the √(2/width) factors are the whole normalisation.
+ *
+ * Options beyond the model (spec.fBiases, spec.gVariant, spec.parametrization; docs/model.md "Standard
+ * parametrization"): biases b ~ N(0, 1) (ntk) are added to the outputs of f's weight layers, gWeights' bias split
+ * into the same blocks as its weights; the paper-code g has no relu after its second weight layer; 'standard' reads
+ * x as given (no x/‖x‖), draws every weight and bias of a layer with fan_in inputs from U(−1/√fan_in, 1/√fan_in)
+ * (PyTorch's nn.Linear) and multiplies by no factor anywhere. g's weights are f's outputs, used as they are.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { reluScale, sizedHypernet, type HyperNetSpec, type SizedArchitecture, type SizedLayer } from '../kernels/index.js';
-import { gaussianArray, subSeed } from './rng.js';
+import { activationScale, sizedHypernet, type HyperNetSpec, type Parametrization, type SizedArchitecture, type SizedLayer } from '../kernels/index.js';
+import { gaussianArray, mulberry32, subSeed } from './rng.js';
 import { matMulWeight } from '../backend/wasm-patches.js';
 
 export type { HyperNetSpec } from '../kernels/index.js';
@@ -28,8 +34,14 @@ export interface HyperNet {
   /** The layer lists with their sizes (architecture.ts). */
   readonly layers: SizedArchitecture;
   readonly normalizeZ: boolean;
-  /** f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]) of its dense layers, then V_1..V_L (gWeights' column blocks). All trainable. */
+  readonly parametrization: Parametrization;
+  /**
+   * f's weights: W¹..Wᴴ⁻¹ ([fan_in, n]) of its dense layers, then V_1..V_L (gWeights' column blocks), then the
+   * biases ([1, width] per dense layer, [1, out_j·in_j] per block) when spec.fBiases. All trainable.
+   */
   readonly params: tf.Variable[];
+  /** Index in params of each dense layer's bias, then of each gWeights block's bias; empty without biases. */
+  readonly biasSlots: { readonly dense: readonly number[]; readonly blocks: readonly number[] };
   /**
    * h(u) for a batch: x [B, dx], z [B, dz] → [B, k]. With `xIndex` (length B), x holds D distinct rows [D, dx]
    * and sample i reads x row xIndex[i]: f runs once per distinct row (see forwardShared). Same values as
@@ -49,6 +61,11 @@ export function validateSpec(s: HyperNetSpec): void {
     const v = s[key];
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`HyperNetSpec.${key} must be a positive integer, got ${v}`);
   }
+  if (s.fWidths) {
+    if (s.fWidths.length !== s.H - 1) throw new RangeError(`HyperNetSpec.fWidths has ${s.fWidths.length} widths, H − 1 = ${s.H - 1}`);
+    if (!s.fWidths.every((w) => Number.isInteger(w) && w >= 1)) throw new RangeError(`HyperNetSpec.fWidths must be positive integers, got ${s.fWidths.join(', ')}`);
+  }
+  if (s.gVariant === 'paper-code' && s.L < 3) throw new RangeError(`HyperNetSpec: the paper-code g needs L ≥ 3, got ${s.L}`);
 }
 
 /** Rows divided by their Euclidean norm (zero rows stay zero). */
@@ -78,16 +95,23 @@ export interface ForwardTrace {
  * (gWeights itself is applied block by block by g's producedDense layers: applyG.)
  */
 function applyF(net: HyperNet, x: tf.Tensor2D, trace?: tf.Tensor2D[]): tf.Tensor2D {
-  let a = normalizeRows(x);
+  let a = net.parametrization === 'standard' ? x : normalizeRows(x);
   let p = 0;
   for (const l of net.layers.f) {
     trace?.push(a);
-    if (l.kind === 'dense') a = matMulWeight(a, net.params[p++] as tf.Tensor2D);
-    else if (l.kind === 'relu') a = tf.mul(tf.relu(a), reluScale(l)) as tf.Tensor2D;
+    if (l.kind === 'dense') {
+      a = matMulWeight(a, net.params[p] as tf.Tensor2D);
+      if (l.bias) a = tf.add(a, net.params[net.biasSlots.dense[p]]) as tf.Tensor2D;
+      p++;
+    } else if (l.kind === 'relu') a = scaled(tf.relu(a), activationScale(l, net.parametrization));
+    else if (l.kind === 'linear') a = scaled(a, activationScale(l, net.parametrization));
     else break; // gWeights: the last layer
   }
   return a;
 }
+
+/** t·s, skipping the product when s = 1 (the standard parametrization). */
+const scaled = <T extends tf.Tensor>(t: T, s: number): T => (s === 1 ? t : (tf.mul(t, s) as T));
 
 /**
  * g's layers on G groups of P columns, b [G, dz, P], with each group's f output top [G, width]: returns h as
@@ -96,16 +120,20 @@ function applyF(net: HyperNet, x: tf.Tensor2D, trace?: tf.Tensor2D[]): tf.Tensor
  */
 function applyG(net: HyperNet, top: tf.Tensor2D, b: tf.Tensor3D, trace?: tf.Tensor3D[], wg?: (tf.Tensor3D | null)[]): tf.Tensor3D {
   const G = top.shape[0];
-  let j = net.layers.f.filter((l) => l.kind === 'dense').length; // V_1 follows f's dense weights in params
+  const nDense = net.layers.f.filter((l) => l.kind === 'dense').length; // V_1 follows f's dense weights in params
+  let j = 0;
   for (const l of net.layers.g) {
     trace?.push(b);
     if (l.kind === 'producedDense') {
-      const w = tf.reshape(matMulWeight(top, net.params[j++] as tf.Tensor2D), [G, l.width, l.fanIn]) as tf.Tensor3D;
+      let o = matMulWeight(top, net.params[nDense + j] as tf.Tensor2D);
+      if (net.biasSlots.blocks.length > 0) o = tf.add(o, net.params[net.biasSlots.blocks[j]]) as tf.Tensor2D;
+      j++;
+      const w = tf.reshape(o, [G, l.width, l.fanIn]) as tf.Tensor3D;
       wg?.push(w);
       b = tf.matMul(w, b) as tf.Tensor3D; // [G, width, P]: one product per group
     } else {
       wg?.push(null);
-      b = tf.mul(tf.relu(b), reluScale(l)) as tf.Tensor3D;
+      b = scaled(l.kind === 'relu' ? tf.relu(b) : b, activationScale(l, net.parametrization));
     }
   }
   return b;
@@ -210,28 +238,64 @@ function sampleSlotIsIdentity(q: Int32Array): boolean {
 
 /** f's weight shapes in params order: its dense layers [fan_in, width], then gWeights' blocks [fan_in, out_j·in_j]. */
 export function paramShapes(s: HyperNetSpec): [number, number][] {
+  return paramLayout(s).map((p) => p.shape);
+}
+
+/** Every parameter: its shape and its layer's fan_in (weights, then biases; see HyperNet.params). */
+function paramLayout(s: HyperNetSpec): { shape: [number, number]; fanIn: number; bias: boolean }[] {
   const { f, g } = sizedHypernet(s);
-  const shapes: [number, number][] = [];
+  const weights: { shape: [number, number]; fanIn: number; bias: boolean }[] = [];
+  const biases: { shape: [number, number]; fanIn: number; bias: boolean }[] = [];
   for (const l of f) {
-    if (l.kind === 'dense') shapes.push([l.fanIn, l.width]);
-    if (l.kind === 'gWeights') for (const [o, i] of producedShapes(g)) shapes.push([l.fanIn, o * i]);
+    if (l.kind === 'dense') {
+      weights.push({ shape: [l.fanIn, l.width], fanIn: l.fanIn, bias: false });
+      if (l.bias) biases.push({ shape: [1, l.width], fanIn: l.fanIn, bias: true });
+    }
+    if (l.kind === 'gWeights') {
+      for (const [o, i] of producedShapes(g)) {
+        weights.push({ shape: [l.fanIn, o * i], fanIn: l.fanIn, bias: false });
+        if (l.bias) biases.push({ shape: [1, o * i], fanIn: l.fanIn, bias: true });
+      }
+    }
   }
-  return shapes;
+  return [...weights, ...biases];
+}
+
+/** `size` draws from U(−bound, bound) (PyTorch's nn.Linear init with bound 1/√fan_in), seeded by mulberry32. */
+export function uniformArray(size: number, bound: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = bound * (2 * rand() - 1);
+  return out;
 }
 
 /**
- * A hypernetwork with N(0, 1) weights drawn from `seed` by our own seeded generator (the same seed gives the same
- * weights on every backend and machine). Uses the active backend.
+ * A hypernetwork with parameters drawn from `seed` by our own seeded generator (the same seed gives the same
+ * weights on every backend and machine): N(0, 1) in the NTK parametrization, U(±1/√fan_in) in the standard one.
+ * Uses the active backend.
  */
 export function createHyperNet(spec: HyperNetSpec, seed: number, options: HyperNetOptions = {}): HyperNet {
   validateSpec(spec);
-  const params = paramShapes(spec).map((shape, i) =>
-    tf.tidy(() => tf.variable(tf.tensor2d(gaussianArray(shape[0] * shape[1], subSeed(seed, i)), shape), true)),
-  );
+  const parametrization = spec.parametrization ?? 'ntk';
+  const layout = paramLayout(spec);
+  const params = layout.map(({ shape, fanIn }, i) => {
+    const size = shape[0] * shape[1];
+    const values = parametrization === 'standard' ? uniformArray(size, 1 / Math.sqrt(fanIn), subSeed(seed, i)) : gaussianArray(size, subSeed(seed, i));
+    return tf.tidy(() => tf.variable(tf.tensor2d(values, shape), true));
+  });
+  const layers = sizedHypernet(spec);
+  const nDense = layers.f.filter((l) => l.kind === 'dense').length;
+  const firstBias = layout.findIndex((p) => p.bias);
+  const biasSlots =
+    firstBias < 0
+      ? { dense: [], blocks: [] }
+      : { dense: Array.from({ length: nDense }, (_, i) => firstBias + i), blocks: Array.from({ length: layout.length - firstBias - nDense }, (_, j) => firstBias + nDense + j) };
   const net: HyperNet = {
     spec: { ...spec },
-    layers: sizedHypernet(spec),
+    layers,
     normalizeZ: options.normalizeZ ?? true,
+    parametrization,
+    biasSlots,
     params,
     forward(x, z, xIndex) {
       checkInputs(spec, x, z, xIndex);

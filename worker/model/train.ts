@@ -249,3 +249,85 @@ export async function train(net: HyperNet, data: TrainData, opts: TrainOptions, 
   }
   return { status, curve, stepsRun, finalLoss };
 }
+
+export interface EpochTrainOptions extends Omit<TrainOptions, 'steps'> {
+  /** Passes over the training set, each in a fresh random order (the last batch of a pass may be smaller). */
+  epochs: number;
+}
+
+export interface EpochTrainHooks extends TrainHooks {
+  /** The training data of epoch e (0-based): the same samples each time, or fresh draws (augmentation). */
+  data(epoch: number): TrainData;
+  /** Called after epoch e's last update (e.g. a test evaluation); awaited before the next epoch. */
+  afterEpoch?(epoch: number): Promise<void>;
+  /** The caller is done with epoch e's data (it may dispose it). */
+  releaseData?(epoch: number): void;
+}
+
+/**
+ * Train `net` in place for a number of epochs: every epoch takes its data from `hooks.data(e)` and visits each
+ * sample once, in minibatches of batchSize (0 or gd: the whole set, one step per epoch). Steps count updates over
+ * all epochs; the curve and divergence rules are train()'s. The final loss is on the last epoch's data.
+ */
+export async function trainEpochs(net: HyperNet, opts: EpochTrainOptions, hooks: EpochTrainHooks): Promise<TrainOutcome> {
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new RangeError(`train: epochs must be an integer ≥ 1, got ${opts.epochs}`);
+  const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.sgd(opts.lr);
+  const rand = mulberry32(opts.seed);
+  const curve: [number, number][] = [];
+  let status: TrainOutcome['status'] = 'completed';
+  let step = 0;
+  let last: TrainData | null = null;
+  let lastEpoch = -1;
+  try {
+    for (let e = 0; e < opts.epochs && status === 'completed'; e++) {
+      if (last) hooks.releaseData?.(lastEpoch);
+      const data = hooks.data(e);
+      last = data;
+      lastEpoch = e;
+      const N = sampleCount(data);
+      checkOptions({ ...opts, steps: 0 }, N);
+      checkData(data);
+      const B = opts.optimizer === 'gd' || opts.batchSize === 0 ? N : Math.min(opts.batchSize, N);
+      const perm = permutation(N, rand);
+      for (let pos = 0; pos < N; pos += B, step++) {
+        if (hooks.signal?.aborted) {
+          status = 'aborted';
+          break;
+        }
+        const batch = B === N ? data : gatherBatch(data, perm.subarray(pos, Math.min(pos + B, N)));
+        const lossT = optimizer.minimize(() => batchLoss(net, batch, opts.loss), true, net.params);
+        if (batch !== data) disposeBatch(batch);
+        // Read at logged steps and at each epoch's last step (so an epoch never ends unnoticed in divergence).
+        const logged = step % opts.logEvery === 0;
+        if (logged || pos + B >= N) {
+          const lv = lossT ? (await lossT.data())[0] : NaN;
+          lossT?.dispose();
+          if (!Number.isFinite(lv)) {
+            status = 'diverged';
+            step++;
+            break;
+          }
+          if (logged) {
+            curve.push([step, lv]);
+            hooks.onLog?.(step, lv);
+          }
+        } else lossT?.dispose();
+        await nextTick();
+      }
+      if (status === 'completed') await hooks.afterEpoch?.(e);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  if (status === 'diverged' || !last) {
+    if (last) hooks.releaseData?.(lastEpoch);
+    return { status: status === 'completed' ? 'diverged' : status, curve, stepsRun: step, finalLoss: null };
+  }
+  const finalLoss = status === 'aborted' ? null : await evaluateLossAsync(net, last, opts.loss, 1024);
+  hooks.releaseData?.(lastEpoch);
+  if (finalLoss !== null && (curve.length === 0 || curve[curve.length - 1][0] !== step)) {
+    curve.push([step, finalLoss]);
+    hooks.onLog?.(step, finalLoss);
+  }
+  return { status, curve, stepsRun: step, finalLoss };
+}

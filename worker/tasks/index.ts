@@ -13,7 +13,7 @@ import type { TaskData } from './types.js';
 export type { TaskData, TaskSplit } from './types.js';
 export { taskConfigIssues, type TaskConfigIssue } from '../../core/task-check.js';
 export { sliceSplit, sliceSplitShared, splitPoints } from './types.js';
-export { rotationBin, rotateImage, wrapDegrees, ROTATION_BINS } from './rotate.js';
+export { rotationBin, rotateImage, wrapDegrees, standardizePixels, ROTATION_BINS, MNIST_MEAN, MNIST_SD, type Interpolation } from './rotate.js';
 export { createRff, rffApply, type RffMap } from './rff.js';
 export { createRng, type Rng } from './rng.js';
 

@@ -23,12 +23,25 @@ export function rotationBin(a2: number): number {
   return Math.floor((wrapDegrees(a2) + BIN_DEGREES / 2) / BIN_DEGREES) % ROTATION_BINS;
 }
 
+/** How a rotated image samples its source: bilinear interpolation, or the nearest pixel (torchvision's default). */
+export type Interpolation = 'bilinear' | 'nearest';
+
+/** MNIST's pixel mean and sd (of pixel/255 over the training set): the official code's normalisation. */
+export const MNIST_MEAN = 0.1307;
+export const MNIST_SD = 0.3081;
+
+/** (v − 0.1307)/0.3081 for each v = pixel/255, in place; returns `img`. */
+export function standardizePixels(img: Float32Array): Float32Array {
+  for (let i = 0; i < img.length; i++) img[i] = (img[i] - MNIST_MEAN) / MNIST_SD;
+  return img;
+}
+
 /**
  * Rotate a side×side row-major image by `degrees` counter-clockwise (as displayed: row 0 at the top) about its
- * centre, by bilinear interpolation; pixels that come from outside the image are 0. Returns a new array.
- * For 90°: out[r][c] = in[c][side − 1 − r].
+ * centre, by bilinear interpolation or the nearest source pixel; pixels that come from outside the image are 0.
+ * Returns a new array. For 90°: out[r][c] = in[c][side − 1 − r].
  */
-export function rotateImage(img: ArrayLike<number>, side: number, degrees: number): Float32Array {
+export function rotateImage(img: ArrayLike<number>, side: number, degrees: number, interpolation: Interpolation = 'bilinear'): Float32Array {
   if (img.length !== side * side) throw new RangeError(`rotateImage: ${img.length} pixels, expected ${side}×${side}`);
   const out = new Float32Array(side * side);
   const t = (wrapDegrees(degrees) * Math.PI) / 180;
@@ -45,7 +58,7 @@ export function rotateImage(img: ArrayLike<number>, side: number, degrees: numbe
       // Source of output pixel (c, r): the inverse rotation, written in the y-down frame.
       const sx = c0 + cos * dx - sin * dy;
       const sy = c0 + sin * dx + cos * dy;
-      out[r * side + c] = bilinear(img, side, sx, sy);
+      out[r * side + c] = interpolation === 'nearest' ? nearest(img, side, sx, sy) : bilinear(img, side, sx, sy);
     }
   }
   return out;
@@ -59,4 +72,10 @@ function bilinear(img: ArrayLike<number>, side: number, x: number, y: number): n
     (1 - fy) * ((1 - fx) * px(x0, y0) + fx * px(x0 + 1, y0)) +
     fy * ((1 - fx) * px(x0, y0 + 1) + fx * px(x0 + 1, y0 + 1))
   );
+}
+
+/** The pixel nearest to (x, y), 0 outside the image (halves round up; they do not occur off the exact 90° steps). */
+function nearest(img: ArrayLike<number>, side: number, x: number, y: number): number {
+  const cx = Math.round(x), cy = Math.round(y);
+  return cx >= 0 && cx < side && cy >= 0 && cy < side ? img[cy * side + cx] : 0;
 }

@@ -35,6 +35,11 @@ export interface TaskData {
    * regression — the same images in the same order as `train` (so its xIndex applies), new random pixels.
    */
   readonly extraDraws?: readonly PixelDraw[];
+  /**
+   * Per-epoch augmentation (mnist-rotation with data.augment 'per-epoch'): the splits of epoch e (0-based) — the
+   * same images with fresh random draws; epoch 0 is `train`/`test`.
+   */
+  readonly epoch?: (e: number) => { train: TaskSplit; test: TaskSplit };
 }
 
 /** One draw of training pixels: (column, row) per sample (n × 2) and the pixel values (n). */

@@ -40,21 +40,30 @@ export function readConfigFile(file: string): unknown {
 
 const keyPattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
-/** A config with every default, to tell misspelled --set keys from real ones. */
-const defaults: unknown = trialConfigSchema.parse({ task: 'noop' });
+/** The part of zod's internal definition the key walk reads (zod 4 `_zod.def`). */
+interface ZodNode {
+  _zod: { def: { type: string; shape?: Record<string, ZodNode>; innerType?: ZodNode; in?: ZodNode } };
+}
 
-/** A misspelled key close to a real one is an error with the suggestion; any other key is left to the schema. */
+/**
+ * A misspelled key close to a real one is an error with the suggestion; any other key is left to the schema. The
+ * keys are the schema's own (optional ones too), read through its wrappers and transforms.
+ */
 function suggestKey(key: string): void {
-  let node = defaults;
+  let node = trialConfigSchema as unknown as ZodNode;
   for (const part of key.split('.')) {
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
-    const here = node as Record<string, unknown>;
-    if (!(part in here)) {
-      const hint = didYouMean(part, Object.keys(here));
+    for (let d = node._zod.def; d.type !== 'object' && (d.innerType || (d.type === 'pipe' && d.in)); d = node._zod.def) {
+      node = (d.innerType ?? d.in)!;
+    }
+    const shape = node._zod.def.shape;
+    if (!shape) return;
+    const next = shape[part];
+    if (!next) {
+      const hint = didYouMean(part, Object.keys(shape));
       if (hint) throw new InputError('--set', `'${key}': unknown config key "${part}"${hint}`);
       return;
     }
-    node = here[part];
+    node = next;
   }
 }
 

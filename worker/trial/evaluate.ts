@@ -11,7 +11,7 @@ const CHUNK_BYTES = 64 * 2 ** 20;
 /** h(u) for every sample of a split, n × k row-major; `signal` is checked between chunks. */
 export async function predictSplit(net: HyperNet, data: TaskData, split: TaskSplit, ngOutputs: number, signal?: AbortSignal): Promise<Float32Array> {
   const s = net.spec;
-  const perRow = 4 * (ngOutputs + s.n * s.H + s.dx + s.dz + s.m * s.L + s.k);
+  const perRow = 4 * (ngOutputs + (s.fWidths ? s.fWidths.reduce((a, b) => a + b, s.n) : s.n * s.H) + s.dx + s.dz + s.m * s.L + s.k);
   const rows = Math.max(1, Math.min(4096, Math.floor(CHUNK_BYTES / perRow)));
   const out = new Float32Array(split.n * data.k);
   for (let start = 0; start < split.n; start += rows) {
