@@ -125,21 +125,31 @@ export const experimentTexts: Record<string, ExperimentText> = {
         'baselines, so a reader can see how much of the score is the visible half the predictor was given.',
     ],
   },
-  'paper-rotation': {
-    title: 'Rotation prediction (official protocol)',
+  'paper-rotation': rotationText('Rotation prediction (official protocol)'),
+  'paper-rotation-reduced': rotationText('Rotation prediction (official protocol, reduced: fewer epochs and test images)'),
+};
+
+function rotationText(title: string): ExperimentText {
+  return {
+    title,
     question:
       'Does the test accuracy of a hypernetwork that predicts the rotation between two rotated copies of an MNIST image rise with ' +
       'g\'s width m?',
     protocol: (s) =>
-      `Task mnist-rotation; g width m ∈ ${or(s('g.width'), '?')}; f depth ${or(s('f.depth'), '?')}, g depth ${or(s('g.depth'), '?')}; ` +
-      `training ${or(s('train.optimizer'), '?')} with learning rate ${or(s('train.lr'), '?')}. ${seedsText(s)} Test accuracy after ` +
-      'each epoch (curves below) and at the end.',
+      `Task mnist-rotation; g width m ∈ ${or(s('g.width'), '?')}, g depth ${or(s('g.depth'), '?')} (variant ${or(s('g.variant'), 'standard')}); ` +
+      `f hidden widths ${or(s('f.widths'), or(s('f.width'), '?'))} with biases ${or(s('f.biases'), 'false')}; parametrization ` +
+      `${or(s('model.parametrization'), 'ntk')}; ${or(s('train.optimizer'), '?')} with learning rate ${or(s('train.lr'), '?')}, batch ` +
+      `${or(s('train.batchSize'), '?')}, ${or(s('train.epochs'), '?')} epochs over ${or(s('data.nTrain'), '?')} training images with ` +
+      `fresh angles every epoch (${or(s('data.augment'), 'fixed')}); ${or(s('data.nTest'), '?')} test images. ${seedsText(s)} ` +
+      'Test accuracy after each epoch (curves below) and at the end; chance is 1/12.',
     differences: [
       'Rotation labels: the nearest multiple of 30° with the wrap-around done right (345°–360° is class 0; the official code puts ' +
-        'it in class 11). Other differences are listed with the sweep (sweeps/paper/rotation.yaml, docs/paper.md).',
+        'it in class 11).',
+      'Nearest-neighbour ties round half up (torch rounds half to even; ties do not occur at random angles); the random draws ' +
+        'come from our own seeded generator, so they differ from the official run\'s with the same distributions.',
     ],
-  },
-};
+  };
+}
 
 export const verdictRules =
   'Each claim names a metric, the trials it is about, a statistical test and the region the tested quantity must lie in. ' +

@@ -27,7 +27,7 @@ const EVIL = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</sc
 
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
-function seed(db: Db, spec: SweepSpec, metrics: (axes: Record<string, unknown>, seed: number) => Record<string, unknown>, curve?: (axes: Record<string, unknown>) => Array<[number, number]>): number {
+function seed(db: Db, spec: SweepSpec, metrics: (axes: Record<string, unknown>, seed: number) => Record<string, unknown>): number {
   const list = expandSweep(spec);
   upsertSweep(db, spec, list);
   for (const t of list) {
@@ -38,7 +38,6 @@ function seed(db: Db, spec: SweepSpec, metrics: (axes: Record<string, unknown>, 
       curve: [[0, 1], [10, 0.5]], backend: 'wasm', timings: {}, versions: {},
     };
     recordResult(db, t.id, result, { worker: 'w', host: 'h' });
-    if (curve) db.insert(metricPoints).values(curve(t.axes).map(([step, value]) => ({ trialId: t.id, series: 'test_accuracy', step, value }))).run();
   }
   return list.length;
 }
@@ -57,10 +56,8 @@ beforeAll(() => {
   dbFile = join(dir, 'paper.db');
   sweepsDir = join(dir, 'paper');
   mkdirSync(sweepsDir);
-  const names = ['width-joint', 'width-n-only', 'width-m-only', 'movement', 'non-gaussian', 'image-completion'];
+  const names = ['width-joint', 'width-n-only', 'width-m-only', 'movement', 'non-gaussian', 'image-completion', 'rotation'];
   for (const n of names) copyFileSync(join(repoRoot, 'sweeps/paper', `${n}.yaml`), join(sweepsDir, `${n}.yaml`));
-  // The rotation sweep arrives from another branch; a stand-in with its name and axes.
-  writeFileSync(join(sweepsDir, 'rotation.yaml'), 'name: paper-rotation\ntask: mnist-rotation\ngrid:\n  g.width: [10, 20, 50, 100]\n  seed: [0, 1, 2]\nexpect:\n  - {type: ordering, metric: test_accuracy, lower: {g.width: 10}, higher: {g.width: 100}}\n');
   const load = (n: string) => loadSweep(join(sweepsDir, `${n}.yaml`));
   const r = mulberry32(17);
   const db = openDb(dbFile);
@@ -94,10 +91,15 @@ beforeAll(() => {
       const score = (x: number) => ({ mseAll: x + off + 0.0005 * gauss(r), mseHidden: x + 0.006 + off, mseVisible: x - 0.006 + off });
       return { kernelRegression: { hyperkernel: score(0.05), gp: score(0.048), baselines: { meanImage: { mseAll: 0.0656, mseHidden: 0.0673 }, copyVisible: { mseAll: 0.0337, mseHidden: 0.0673 } } } };
     });
-    // rotation: accuracy rising with m, one curve point per epoch.
+    // rotation: accuracy rising with m, and metrics.testCurve (the test pass after every epoch) as a trial stores it.
     const rot = loadSweep(join(sweepsDir, 'rotation.yaml'));
-    seed(db, rot, (a) => ({ testAccuracy: 0.3 + 0.1 * Math.log10(Number(a['g.width'])) + 0.01 * gauss(r) }), (a) =>
-      [1, 2, 3].map((e) => [e, 0.2 + 0.03 * e + 0.1 * Math.log10(Number(a['g.width']))] as [number, number]));
+    seed(db, rot, (a) => {
+      const acc = (e: number) => 0.2 + 0.03 * e + 0.1 * Math.log10(Number(a['g.width']));
+      return {
+        testAccuracy: acc(3) + 0.01 * gauss(r),
+        testCurve: [1, 2, 3].map((epoch) => ({ epoch, testLoss: 2 - 0.1 * epoch, testAccuracy: acc(epoch) })),
+      };
+    });
   } finally {
     closeDb(db);
   }
@@ -125,15 +127,16 @@ describe('hypersweep report --paper', () => {
       'paper-width-joint-ntk', 'paper-width-joint-gp', 'paper-width-n-only-ntk', 'paper-movement-m', 'paper-non-gaussian-kurtosis',
       'paper-image-completion-mse', 'paper-rotation-accuracy', 'paper-rotation-curves',
     ]);
-    // Every stored claim is in the summary with its verdict: 2 + 1 + 3 + 2 + 3 + 1.
+    // Every stored claim is in the summary with its verdict: 2 + 1 + 3 + 2 + 3 + 2.
     const summary = /<table id="summary">[\s\S]*?<\/table>/.exec(html)![0];
     const verdicts = [...summary.matchAll(/data-verdict="(\w+)"/g)].map((m) => m[1]);
-    expect(verdicts).toHaveLength(12);
+    expect(verdicts).toHaveLength(13);
     expect(verdicts.slice(0, 6)).toEqual(['holds', 'holds', 'holds', 'holds', 'holds', 'holds']);
     // Gaussian outputs: the 15/m claim fails, and says where; the ordering claim cannot hold either.
     expect(verdicts[6]).toBe('fails');
     expect(summary).toMatch(/mean at g\.width=4 = [-\d.]+ \[[-\d.]+, [-\d.]+\], claimed in \[0\.375, 7\.125\]: fails/);
-    expect(verdicts.slice(8)).toEqual(['holds', 'holds', 'holds', 'holds']); // both kernels beat the mean image; accuracy rises with m
+    // both kernels beat the mean image; accuracy rises with m (ordering and power law)
+    expect(verdicts.slice(8)).toEqual(['holds', 'holds', 'holds', 'holds', 'holds']);
     // The protocol is filled from the stored spec, the settings listed.
     expect(html).toContain('n ∈ {128, 2048} × m ∈ {8, 512}');
     expect(html).toContain('seeds 0–29 (30 values) for each (n, m)');
