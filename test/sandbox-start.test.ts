@@ -23,6 +23,15 @@ function childPids(pid: number): number[] {
 }
 
 describe('a sandbox that dies while starting', () => {
+  it('guards the pinned BullMQ (the patch reaches into its private Child.initChild)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    const installed = JSON.parse(readFileSync(new URL('../node_modules/bullmq/package.json', import.meta.url), 'utf8')) as { version: string };
+    // On a BullMQ upgrade: check that a child's exit during start still hangs the job (test below), then re-pin.
+    expect(pkg.dependencies.bullmq).toBe('6.7.0');
+    expect(installed.version).toBe('6.7.0');
+    expect(guardSandboxStart()).toBe(true);
+  });
+
   it('fails its attempt (retried) instead of leaving the job active for good', async () => {
     expect(guardSandboxStart()).toBe(true);
     const dir = tempDir();

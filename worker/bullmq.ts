@@ -96,7 +96,7 @@ export function startTrialWorker(opts: TrialWorkerOptions): TrialWorkerHandle {
   const startedAt = Date.now();
   const env = { ...process.env, HYPERSWEEP_WORKER_ID: id, ...(o.backend ? { HYPERSWEEP_BACKEND: o.backend } : {}) };
 
-  guardSandboxStart();
+  if (!guardSandboxStart()) o.log('warning: this BullMQ has no Child.initChild to guard: a sandbox that dies while starting can leave its job active for good (the guard is written for bullmq 6.7.0, the pinned version)');
   const connection = createConnection(o.target.url, { blocking: true });
   const control: Redis = createConnection(o.target.url);
   const worker = new Worker(TRIALS_QUEUE, sandboxFile(), {
