@@ -4,8 +4,8 @@ import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube, type AxisAsk } from '../schema/queries-aggregate.js';
 import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
-import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
-import { configKeys, keyExpr, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
+import { cubeHasAxes, heatmap, heatmapAxes, heatmapFromCube, type HeatmapAxes, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
+import { configKeys, keyExpr, varyingKeys, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
 import { cubeKeyColumns } from '../schema/keys.js';
 import { axisScale, type FitInfo, type LogSums, type SeriesFit as QuerySeriesFit } from '../schema/queries-slope.js';
 import type { AxisScale } from '../schema/queries-stats.js';
@@ -231,9 +231,20 @@ export function movementChart(db: Db, sweep: string, cube?: CubeSource, ask: Axi
   }
 }
 
-export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?: CubeSource): { metric: HeatmapMetric; cells: HeatmapCell[] } {
-  const cells = cube ? heatmapFromCube(cube(sweep), metric) : heatmap(db, { sweep }, metric);
-  return { metric, cells: cells.filter((c) => c.n > 0) };
+export interface HeatmapData extends HeatmapAxes {
+  metric: HeatmapMetric;
+  cells: HeatmapCell[];
+}
+
+/**
+ * A metric per (row, col) cell; the axes not asked for are the sweep's varying keys in the default order. From
+ * the cube when it is given and holds both keys, else by one SQL pass. Asked keys must be checked config keys.
+ */
+export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?: CubeSource, ask: { row?: string; col?: string } = {}): HeatmapData {
+  const varying = cube ? sweepKeys(db, sweep, cube).varying : varyingKeys(db, { sweep }, cubeKeys);
+  const axes = heatmapAxes(varying, ask);
+  const cells = cube && cubeHasAxes(axes) ? heatmapFromCube(cube(sweep), metric, axes) : heatmap(db, { sweep }, metric, axes);
+  return { metric, ...axes, cells: cells.filter((c) => c.n > 0) };
 }
 
 /**
