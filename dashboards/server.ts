@@ -107,9 +107,9 @@ const params = {
   curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
   agreement: z.strictObject({
     phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact'),
-    x: z.string().max(200).optional(), series: z.string().max(200).optional(),
+    x: z.string().max(200).optional(), series: z.string().max(200).optional(), facet: configKey.optional(),
   }),
-  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional() }),
+  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional(), facet: configKey.optional() }),
   heatmap: z
     .strictObject({ metric: z.enum(heatmapMetrics).default('init_distance'), row: configKey.optional(), col: configKey.optional() })
     .refine((o) => o.row === undefined || o.row !== o.col, { message: 'row and col must be different keys', path: ['col'] }),
