@@ -224,6 +224,25 @@ describe('heatmap rows and columns', () => {
     expectCells(g.body.cells, naiveCells(lrTrials, () => g.body.cells[0].row, (t) => t.lr, (t) => lrTrain(t.fw, t.lr, t.seed)));
   });
 
+  it('facets the distance and movement charts by a series key: the points and fits carry its value, the series the rest', async () => {
+    type Chart = { x: string; facet: string | null; seriesKeys: string[]; points: Array<{ width: number; series: string; facet?: number }>; fits: Array<{ series: string; facet?: number }> };
+    for (const route of ['agreement?facet=train.lr', 'movement?facet=train.lr']) {
+      const r = await get<Chart>(`/api/sweeps/lrs/${route}`);
+      expect(r.status).toBe(200);
+      expect([r.body.x, r.body.facet, r.body.seriesKeys]).toEqual(['f.width', 'train.lr', []]);
+      expect(r.body.points.map((p) => [p.facet, p.width, p.series])).toEqual(lrs.flatMap((lr) => lrWidths.map((w) => [lr, w, 'all'])));
+      expect(r.body.fits.map((f) => [f.facet, f.series])).toEqual(lrs.map((lr) => [lr, 'all']));
+    }
+    // Without a facet, or with one that is the x axis: one panel, lr a series.
+    for (const q of ['', '?facet=f.width']) {
+      const r = await get<Chart>(`/api/sweeps/lrs/agreement${q}`);
+      expect([r.body.facet, r.body.seriesKeys]).toEqual([null, ['train.lr']]);
+      expect(r.body.points.every((p) => p.facet === undefined)).toBe(true);
+    }
+    const bad = await get<{ error: string }>('/api/sweeps/lrs/movement?facet=f.dept');
+    expect([bad.status, bad.body.error]).toEqual([400, 'movement: facet: unknown config key \'f.dept\'; did you mean "f.depth"?']);
+  });
+
   it('answers 400 with one line for a bad row or col', async () => {
     for (const [q, want] of [
       ['row=f.widht', /^heatmap: row: unknown config key 'f\.widht'; did you mean "f\.width"\?$/],
