@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../core/identity.js';
 import type { TrialConfigInput } from '../core/config.js';
-import { legendValues, wrapItems } from '../dashboards/client/charts.js';
+import { distinctDigits, heatmapSpec, legendValues, wrapItems } from '../dashboards/client/charts.js';
 import type { TrialRow } from '../dashboards/data.js';
 import { buildReport } from '../dashboards/report.js';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
@@ -241,6 +241,19 @@ describe('heatmap rows and columns', () => {
     }
     const bad = await get<{ error: string }>('/api/sweeps/lrs/movement?facet=f.dept');
     expect([bad.status, bad.body.error]).toEqual([400, 'movement: facet: unknown config key \'f.dept\'; did you mean "f.depth"?']);
+  });
+
+  it('labels close values with enough digits to tell them apart (cells and colour bar)', () => {
+    expect(distinctDigits([0.0281, 0.0284, 0.0292])).toBe(3);
+    expect(distinctDigits([0.5, 1.5])).toBe(2);
+    expect(distinctDigits([1.00001, 1.00002])).toBe(4); // at most 4
+    const cells = [0.0281, 0.0284, 0.0292].map((mean, i) => ({ row: null, col: i, n: 2, mean, sd: 0.001 }));
+    const spec = heatmapSpec({ metric: 'movement', row: null, col: 'train.lr', cells }) as { data: { values: Array<{ label: string }> }; layer: Array<{ encoding: { color?: { legend?: { format?: string; values?: number[] } } } }> };
+    expect(spec.data.values.map((v) => v.label)).toEqual(['0.0281', '0.0284', '0.0292']);
+    const legend = spec.layer[0].encoding.color!.legend!;
+    const [lo, hi] = [0.0281, 0.0292];
+    expect(legend.values!.map((v) => v.toPrecision(3))).toEqual([0, 1, 2, 3].map((i) => (lo * (hi / lo) ** (i / 3)).toPrecision(3)));
+    expect(new Set(legend.values!.map((v) => v.toPrecision(Number(legend.format!.slice(1, -2))))).size).toBe(4);
   });
 
   it('answers 400 with one line for a bad row or col', async () => {

@@ -108,6 +108,13 @@ export function legendValues(lo: number, hi: number, log: boolean, n = 4): numbe
   return Array.from({ length: n }, (_, i) => (log ? lo * (hi / lo) ** (i / (n - 1)) : lo + ((hi - lo) * i) / (n - 1)));
 }
 
+/** The fewest significant digits (from `min`, at most `max`) that tell the distinct values apart. */
+export function distinctDigits(xs: readonly number[], min = 2, max = 4): number {
+  const distinct = new Set(xs).size;
+  for (let d = min; d < max; d++) if (new Set(xs.map((x) => x.toPrecision(d))).size === distinct) return d;
+  return max;
+}
+
 export interface ParallelInput {
   keys: readonly string[];
   rows: ReadonlyArray<{ key: Record<string, string | number | boolean | null>; n: number } & Record<ParallelMetric, number | null>>;
@@ -366,10 +373,12 @@ export const metricTitles: Record<HeatmapMetric, string> = {
  */
 export function heatmapSpec(data: HeatmapData, o: { width?: number; height?: number } = {}): Spec {
   const { metric, row, col } = data;
-  const values = data.cells.filter((c) => c.mean !== null).map((c) => ({ rowv: c.row, colv: c.col, n: c.n, mean: c.mean, sd: c.sd, label: fmt(c.mean, 2) }));
-  const positive = values.every((c) => (c.mean as number) > 0);
-  const means = values.map((c) => c.mean as number);
+  const means = data.cells.flatMap((c) => (c.mean === null ? [] : [c.mean]));
   const [mn, mx] = [Math.min(...means), Math.max(...means)];
+  const positive = means.every((m) => m > 0);
+  // Enough digits that the cells' labels and the colour bar's differ where the values do.
+  const ticks = means.length ? legendValues(mn, mx, positive) : [];
+  const values = data.cells.filter((c) => c.mean !== null).map((c) => ({ rowv: c.row, colv: c.col, n: c.n, mean: c.mean, sd: c.sd, label: fmt(c.mean, distinctDigits(means)) }));
   const mid = values.length === 0 ? 0 : positive ? Math.sqrt(mn * mx) * Math.pow(mx / mn, 0.2) : mn + 0.7 * (mx - mn);
   const axes = [col, row].filter((k): k is string => k !== null);
   return {
@@ -391,7 +400,7 @@ export function heatmapSpec(data: HeatmapData, o: { width?: number; height?: num
           color: {
             field: 'mean', type: 'quantitative', title: metricTitles[metric],
             scale: { type: positive ? 'log' : 'linear', scheme: 'viridis' },
-            legend: { orient: 'right', gradientLength: 180, values: values.length ? legendValues(mn, mx, positive) : undefined, format: '.2~g', labelOverlap: false },
+            legend: { orient: 'right', gradientLength: 180, values: ticks.length ? ticks : undefined, format: `.${distinctDigits(ticks)}~g`, labelOverlap: false },
           },
           tooltip: [
             ...(col !== null ? [{ field: 'colv', title: col }] : []), ...(row !== null ? [{ field: 'rowv', title: row }] : []), { field: 'n' },
