@@ -4,8 +4,8 @@ import { HypersweepError } from '../core/errors.js';
 import type { Db } from '../schema/db.js';
 import { agreement, agreementFromCube, cubeKeys, movement, movementFromCube, type AxisAsk } from '../schema/queries-aggregate.js';
 import { storedStatusCounts, type CubeRow } from '../schema/queries-cube.js';
-import { heatmap, heatmapFromCube, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
-import { configKeys, keyExpr, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
+import { cubeHasAxes, heatmap, heatmapAxes, heatmapFromCube, type HeatmapAxes, type HeatmapCell, type HeatmapMetric } from '../schema/queries-heatmap.js';
+import { configKeys, keyExpr, varyingKeys, whereOf, type ConfigValue, type Filter } from '../schema/queries-keys.js';
 import { cubeKeyColumns } from '../schema/keys.js';
 import { axisScale, type FitInfo, type LogSums, type SeriesFit as QuerySeriesFit } from '../schema/queries-slope.js';
 import type { AxisScale } from '../schema/queries-stats.js';
@@ -144,10 +144,13 @@ export interface WidthPoint {
   /** Error bar ends (mean ± sd, the lower end kept positive for the log axis). */
   lo: number;
   hi: number;
+  /** The facet key's value (small multiples; absent without a facet). */
+  facet?: ConfigValue;
 }
 
 export interface SeriesFit {
   series: string;
+  facet?: ConfigValue;
   fit: FitInfo;
 }
 
@@ -159,6 +162,8 @@ export interface WidthChart {
   scale: AxisScale;
   /** The keys that tell the series (colours) apart. */
   seriesKeys: string[];
+  /** The key of the small multiples (one panel per value; null: one panel). */
+  facet?: string | null;
   by: string[];
   points: WidthPoint[];
   /** One fit over all groups when it applies; else one per series (other keys fixed) where it applies. */
@@ -176,43 +181,48 @@ interface Fitted {
   fits: QuerySeriesFit[];
 }
 
-function toWidthChart(r: Fitted, groups: ChartGroup[]): WidthChart {
+/** The chart's groups and fits; `facet`, when it is one of the series keys, splits them into panels instead. */
+function toWidthChart(r: Fitted, groups: ChartGroup[], facetAsk?: string): WidthChart {
   const x = r.axes.x;
   if (x === null) return emptyChart(r.fit.note ?? 'no numeric config key varies');
-  const rest = r.axes.series;
-  const seriesOf = (g: ChartGroup) => (rest.length ? rest.map((k) => `${k}=${String(g.key[k])}`).join(' ') : 'all');
+  const facet = facetAsk !== undefined && r.axes.series.includes(facetAsk) ? facetAsk : null;
+  const rest = r.axes.series.filter((k) => k !== facet);
+  const labelOf = (key: Record<string, ConfigValue>) => (rest.length ? rest.map((k) => `${k}=${String(key[k])}`).join(' ') : 'all');
+  const facetOf = (key: Record<string, ConfigValue>) => (facet === null ? {} : { facet: key[facet] ?? null });
+  const seriesOf = (g: ChartGroup) => labelOf(g.key);
   const points = groups
     .filter((g) => g.mean !== null && g.mean > 0)
     .map((g) => {
       const mean = g.mean as number;
       const sd = g.sd;
       return {
-        width: Number(g.key[x]), series: seriesOf(g), n: g.n, mean, sd,
+        width: Number(g.key[x]), series: seriesOf(g), ...facetOf(g.key), n: g.n, mean, sd,
         lo: sd === null ? mean : Math.max(mean - sd, mean / 10),
         hi: sd === null ? mean : mean + sd,
       };
     });
   // One fit per series, each along x with every other key fixed (the query's fits).
-  const fits: SeriesFit[] = r.fits.filter((f) => f.fit.axis !== null).map((f) => ({ series: f.label, fit: f.fit }));
+  const fits: SeriesFit[] = r.fits.filter((f) => f.fit.axis !== null).map((f) => ({ series: labelOf(f.series), ...facetOf(f.series), fit: f.fit }));
   const note = fits.length ? null : (r.fits.find((f) => f.fit.note)?.fit.note ?? r.fit.note);
-  return { axis: fits[0]?.fit.axis ?? x, x, scale: axisScale(x), seriesKeys: rest, by: r.by, points, fits, note };
+  return { axis: fits[0]?.fit.axis ?? x, x, scale: axisScale(x), seriesKeys: rest, facet, by: r.by, points, fits, note };
 }
 
-const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', x: null, scale: 'log', seriesKeys: [], by: [], points: [], fits: [], note });
+const emptyChart = (note: string): WidthChart => ({ axis: 'f.width', x: null, scale: 'log', seriesKeys: [], facet: null, by: [], points: [], fits: [], note });
 
 /** The sweep's cube (schema/queries-cube.ts sweepCube), memoised by the caller while the database is unchanged. */
 export type CubeSource = (sweep: string) => CubeRow[];
 
 /** Kernel distance per group (grouping by the config columns that vary), with the slope along x; `ask` picks x and the series key. */
 export function distanceChart(
-  db: Db, sweep: string, o: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' } & AxisAsk, cube?: CubeSource,
+  db: Db, sweep: string, opts: { phase: 'init' | 'final'; kind: 'ntk' | 'gp'; mode: 'exact' | 'paper-code' } & AxisAsk & { facet?: string }, cube?: CubeSource,
 ): WidthChart {
+  const { facet, ...o } = opts;
   try {
     const asked = o.x !== undefined || o.series !== undefined;
     const r = cube && o.kind === 'ntk' && o.mode === 'exact' && !asked
       ? agreementFromCube(cube(sweep), sweep, o.phase)
       : agreement(db, { sweep, byVarying: cubeKeys, ...o });
-    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })));
+    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.distanceMean, sd: g.distanceSd })), facet);
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
     throw err;
@@ -220,20 +230,32 @@ export function distanceChart(
 }
 
 /** NTK movement per group, with the slope along x. */
-export function movementChart(db: Db, sweep: string, cube?: CubeSource, ask: AxisAsk = {}): WidthChart {
+export function movementChart(db: Db, sweep: string, cube?: CubeSource, opts: AxisAsk & { facet?: string } = {}): WidthChart {
+  const { facet, ...ask } = opts;
   try {
     const asked = ask.x !== undefined || ask.series !== undefined;
     const r = cube && !asked ? movementFromCube(cube(sweep), sweep) : movement(db, { sweep, byVarying: cubeKeys, ...ask });
-    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })));
+    return toWidthChart(r, r.groups.map((g) => ({ key: g.key, log: g.log, n: g.n, mean: g.movementMean, sd: g.movementSd })), facet);
   } catch (err) {
     if (err instanceof HypersweepError) return emptyChart(err.message);
     throw err;
   }
 }
 
-export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?: CubeSource): { metric: HeatmapMetric; cells: HeatmapCell[] } {
-  const cells = cube ? heatmapFromCube(cube(sweep), metric) : heatmap(db, { sweep }, metric);
-  return { metric, cells: cells.filter((c) => c.n > 0) };
+export interface HeatmapData extends HeatmapAxes {
+  metric: HeatmapMetric;
+  cells: HeatmapCell[];
+}
+
+/**
+ * A metric per (row, col) cell; the axes not asked for are the sweep's varying keys in the default order. From
+ * the cube when it is given and holds both keys, else by one SQL pass. Asked keys must be checked config keys.
+ */
+export function heatmapData(db: Db, sweep: string, metric: HeatmapMetric, cube?: CubeSource, ask: { row?: string; col?: string } = {}): HeatmapData {
+  const varying = cube ? sweepKeys(db, sweep, cube).varying : varyingKeys(db, { sweep }, cubeKeys);
+  const axes = heatmapAxes(varying, ask);
+  const cells = cube && cubeHasAxes(axes) ? heatmapFromCube(cube(sweep), metric, axes) : heatmap(db, { sweep }, metric, axes);
+  return { metric, ...axes, cells: cells.filter((c) => c.n > 0) };
 }
 
 /**

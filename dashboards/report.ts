@@ -65,9 +65,9 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     { id: 'distance', spec: widthSpec(distanceChart(db, sweep, { phase: 'init', kind: 'ntk', mode: 'exact' }), { title: 'init NTK distance vs width (exact)', yTitle: 'relative Frobenius distance (log)' }) },
     { id: 'final-distance', spec: widthSpec(distanceChart(db, sweep, { phase: 'final', kind: 'ntk', mode: 'exact' }), { title: 'final NTK distance vs width (exact)', yTitle: 'relative Frobenius distance (log)' }) },
     { id: 'movement', spec: widthSpec(movementChart(db, sweep), { title: 'NTK movement vs width', yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log)' }) },
-    { id: 'heat-init', spec: heatmapSpec(heatmapData(db, sweep, 'init_distance').cells, 'init_distance') },
-    { id: 'heat-movement', spec: heatmapSpec(heatmapData(db, sweep, 'movement').cells, 'movement') },
-    { id: 'heat-loss', spec: heatmapSpec(heatmapData(db, sweep, 'final_loss').cells, 'final_loss') },
+    { id: 'heat-init', spec: heatmapSpec(heatmapData(db, sweep, 'init_distance')) },
+    { id: 'heat-movement', spec: heatmapSpec(heatmapData(db, sweep, 'movement')) },
+    { id: 'heat-loss', spec: heatmapSpec(heatmapData(db, sweep, 'final_loss')) },
   ];
   const failed = trialsPage(db, sweep, { offset: 0, limit: 20, status: 'failed' });
   const firstDone = trialsPage(db, sweep, { offset: 0, limit: 1, status: 'completed' }).rows[0];

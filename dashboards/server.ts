@@ -11,7 +11,8 @@ import { sweepCube, type CubeRow } from '../schema/queries-cube.js';
 import { heatmapMetrics } from '../schema/queries-heatmap.js';
 import { trialStatuses } from '../schema/tables.js';
 import { LruCache } from './lru.js';
-import { keyExpr, parseAxes, parseWhere } from '../schema/queries-keys.js';
+import { configKeys, keyExpr, parseAxes, parseWhere } from '../schema/queries-keys.js';
+import { didYouMean } from '../core/suggest.js';
 import { sweepClaims } from './claims-section.js';
 import {
   type CubeSource, type Memo, distanceChart, heatmapData, keyValuesOf, lossCurves, movementChart, parallelData, runningCurves, sortDirs, sweepExists,
@@ -96,15 +97,22 @@ class HttpError extends Error {
 
 const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
+/** A config key (unknown: an error with a "did you mean"). */
+const configKey = z.string().max(200).refine((k) => configKeys.includes(k), {
+  error: (i) => `unknown config key '${String(i.input)}'${didYouMean(String(i.input), configKeys)}`,
+});
+
 const params = {
   none: z.strictObject({}),
   curves: z.strictObject({ limit: int(1, 200, 40), points: int(3, 2000, 100) }),
   agreement: z.strictObject({
     phase: z.enum(phases).default('init'), kind: z.enum(kinds).default('ntk'), mode: z.enum(modes).default('exact'),
-    x: z.string().max(200).optional(), series: z.string().max(200).optional(),
+    x: z.string().max(200).optional(), series: z.string().max(200).optional(), facet: configKey.optional(),
   }),
-  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional() }),
-  heatmap: z.strictObject({ metric: z.enum(heatmapMetrics).default('init_distance') }),
+  movement: z.strictObject({ x: z.string().max(200).optional(), series: z.string().max(200).optional(), facet: configKey.optional() }),
+  heatmap: z
+    .strictObject({ metric: z.enum(heatmapMetrics).default('init_distance'), row: configKey.optional(), col: configKey.optional() })
+    .refine((o) => o.row === undefined || o.row !== o.col, { message: 'row and col must be different keys', path: ['col'] }),
   trials: z.strictObject({
     offset: int(0, 1e9, 0), limit: int(1, 500, 50), status: z.enum(trialStatuses).optional(),
     sort: z.enum(trialColumns).optional(), dir: z.enum(sortDirs).default('asc'), where: z.string().max(2000).optional(),
@@ -156,7 +164,13 @@ const routes: Array<[RegExp, Handler]> = [
     (db, m, q, cube) => distanceChart(db, needSweep(db, m[1]), checkAxes(parse(params.agreement, q, 'agreement')), cube),
   ],
   [/^\/api\/sweeps\/([^/]+)\/movement$/, (db, m, q, cube) => movementChart(db, needSweep(db, m[1]), cube, checkAxes(parse(params.movement, q, 'movement')))],
-  [/^\/api\/sweeps\/([^/]+)\/heatmap$/, (db, m, q, cube) => heatmapData(db, needSweep(db, m[1]), parse(params.heatmap, q, 'heatmap').metric, cube)],
+  [
+    /^\/api\/sweeps\/([^/]+)\/heatmap$/,
+    (db, m, q, cube) => {
+      const { metric, ...ask } = parse(params.heatmap, q, 'heatmap');
+      return heatmapData(db, needSweep(db, m[1]), metric, cube, ask);
+    },
+  ],
   [
     /^\/api\/sweeps\/([^/]+)\/trials$/,
     (db, m, q, _cube, memo) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../core/identity.js';
 import type { TrialConfigInput } from '../core/config.js';
-import { legendValues, wrapItems } from '../dashboards/client/charts.js';
+import { distinctDigits, heatmapSpec, legendValues, wrapItems } from '../dashboards/client/charts.js';
 import type { TrialRow } from '../dashboards/data.js';
 import { buildReport } from '../dashboards/report.js';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
@@ -33,6 +33,13 @@ const widths = [16, 64, 256, 1024];
 const depths = [1, 2, 3];
 const depthDistance = (fw: number, fd: number, seed: number) => 3 * (fw * Math.exp(-0.4 * fd)) ** -0.5 * (1 + 0.04 * (seed - 1));
 
+// An lr × width sweep: distance, training and test loss planted per trial.
+const lrs = [0.001, 0.01, 0.1];
+const lrWidths = [16, 64];
+const lrDistance = (fw: number, lr: number, seed: number) => 2 * fw ** -0.5 * lr ** 0.3 * (1 + 0.05 * (seed - 1));
+const lrTrain = (fw: number, lr: number, seed: number) => lr * fw ** -0.2 * (1 + 0.1 * seed);
+const lrTest = (fw: number, lr: number, seed: number) => 2 * lrTrain(fw, lr, seed) + 0.001 * seed;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hs-dash-views-'));
   const file = join(dir, 'v.db');
@@ -45,6 +52,17 @@ beforeAll(async () => {
     const k = { ntkRelFrob: d, gpRelFrob: d, ntkAlignment: 0.9, gpAlignment: 0.9, paperCodeNtkRelFrob: d, paperCodeGpRelFrob: d };
     recordResult(writer, trialId(c), {
       status: 'completed', metrics: { trainLoss: 0.01, testLoss: 0.02, stepsRun: 20, kernel: { init: k, final: k, movement: d * d } },
+      curve: [[0, 1], [20, 0.01]], backend: 'wasm', timings: { total: 1 }, versions: { node: process.version },
+    }, { worker: 'w', host: 'h' });
+  }
+  const lrCfgs: TrialConfigInput[] = lrs.flatMap((lr) => lrWidths.flatMap((fw) => [0, 1, 2].map((seed) => ({ task: 'sphere' as const, seed, f: { width: fw }, train: { lr } }))));
+  upsertSweep(writer, { name: 'lrs', task: 'sphere', retries: 0 }, lrCfgs.map((c) => ({ id: trialId(c), config: canonicalConfig(c) })));
+  for (const c of lrCfgs) {
+    const [fw, lr, seed] = [c.f!.width!, c.train!.lr!, c.seed!];
+    const d = lrDistance(fw, lr, seed);
+    const k = { ntkRelFrob: d, gpRelFrob: d, ntkAlignment: 0.9, gpAlignment: 0.9, paperCodeNtkRelFrob: d, paperCodeGpRelFrob: d };
+    recordResult(writer, trialId(c), {
+      status: 'completed', metrics: { trainLoss: lrTrain(fw, lr, seed), testLoss: lrTest(fw, lr, seed), stepsRun: 20, kernel: { init: k, final: k, movement: d * d } },
       curve: [[0, 1], [20, 0.01]], backend: 'wasm', timings: { total: 1 }, versions: { node: process.version },
     }, { worker: 'w', host: 'h' });
   }
@@ -140,6 +158,117 @@ describe('trials table endpoint', () => {
     expect(k.body.all).toContain('train.optimizer');
     const v = await get<{ values: number[]; more: boolean }>('/api/sweeps/grid/values?key=f.width');
     expect(v.body).toEqual({ key: 'f.width', values: [16, 32, 64], more: false });
+  });
+});
+
+type Cell = { row: number | null; col: number | null; n: number; mean: number; sd: number | null };
+type Heat = { metric: string; row: string | null; col: string | null; cells: Cell[] };
+
+/** Naive cells: the planted values grouped by (row, col), mean and sample sd by two passes. */
+function naiveCells<T>(items: readonly T[], rowOf: (t: T) => number | null, colOf: (t: T) => number, value: (t: T) => number) {
+  const groups = new Map<string, { row: number | null; col: number; xs: number[] }>();
+  for (const t of items) {
+    const id = `${rowOf(t)}|${colOf(t)}`;
+    const g = groups.get(id) ?? { row: rowOf(t), col: colOf(t), xs: [] };
+    g.xs.push(value(t));
+    groups.set(id, g);
+  }
+  return [...groups.values()]
+    .sort((a, b) => a.col - b.col || (a.row ?? 0) - (b.row ?? 0))
+    .map((g) => {
+      const mean = g.xs.reduce((a, x) => a + x, 0) / g.xs.length;
+      const sd = g.xs.length < 2 ? null : Math.sqrt(g.xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (g.xs.length - 1));
+      return { row: g.row, col: g.col, n: g.xs.length, mean, sd };
+    });
+}
+
+function expectCells(got: Cell[], want: ReturnType<typeof naiveCells>): void {
+  expect(got.map((c) => [c.row, c.col, c.n])).toEqual(want.map((c) => [c.row, c.col, c.n]));
+  got.forEach((c, i) => {
+    expect(c.mean).toBeCloseTo(want[i].mean, 12);
+    if (want[i].sd === null) expect(c.sd).toBeNull();
+    else expect(c.sd!).toBeCloseTo(want[i].sd!, 10);
+  });
+}
+
+describe('heatmap rows and columns', () => {
+  const depthTrials = widths.flatMap((fw) => depths.flatMap((fd) => [0, 1, 2].map((seed) => ({ fw, fd, seed }))));
+  const lrTrials = lrs.flatMap((lr) => lrWidths.flatMap((fw) => [0, 1, 2].map((seed) => ({ fw, lr, seed }))));
+
+  it('width × depth sweep: f.width along the columns, f.depth along the rows by default; cells are the mean ± sd over seeds', async () => {
+    const r = await get<Heat>('/api/sweeps/depths/heatmap?metric=init_distance');
+    expect(r.status).toBe(200);
+    expect([r.body.row, r.body.col]).toEqual(['f.depth', 'f.width']);
+    expectCells(r.body.cells, naiveCells(depthTrials, (t) => t.fd, (t) => t.fw, (t) => depthDistance(t.fw, t.fd, t.seed)));
+    // Swapped on request, and one key alone when the other is the only other varying key.
+    const s = await get<Heat>('/api/sweeps/depths/heatmap?metric=movement&row=f.width&col=f.depth');
+    expect([s.body.row, s.body.col]).toEqual(['f.width', 'f.depth']);
+    expectCells(s.body.cells, naiveCells(depthTrials, (t) => t.fw, (t) => t.fd, (t) => depthDistance(t.fw, t.fd, t.seed) ** 2));
+    const c = await get<Heat>('/api/sweeps/depths/heatmap?col=f.depth');
+    expect([c.body.row, c.body.col]).toEqual(['f.width', 'f.depth']);
+  });
+
+  it('lr × width sweep: by default f.width × train.lr; any key, also one outside the cube (seed), by the direct query', async () => {
+    const r = await get<Heat>('/api/sweeps/lrs/heatmap?metric=final_loss');
+    expect(r.status).toBe(200);
+    expect([r.body.row, r.body.col]).toEqual(['train.lr', 'f.width']);
+    expectCells(r.body.cells, naiveCells(lrTrials, (t) => t.lr, (t) => t.fw, (t) => lrTrain(t.fw, t.lr, t.seed)));
+    const d = await get<Heat>('/api/sweeps/lrs/heatmap?metric=final_distance&row=f.width&col=train.lr');
+    expectCells(d.body.cells, naiveCells(lrTrials, (t) => t.fw, (t) => t.lr, (t) => lrDistance(t.fw, t.lr, t.seed)));
+    const s = await get<Heat>('/api/sweeps/lrs/heatmap?metric=test_loss&row=seed&col=train.lr');
+    expect([s.body.row, s.body.col]).toEqual(['seed', 'train.lr']);
+    expectCells(s.body.cells, naiveCells(lrTrials, (t) => t.seed, (t) => t.lr, (t) => lrTest(t.fw, t.lr, t.seed)));
+    // A key that does not vary: one row.
+    const g = await get<Heat>('/api/sweeps/lrs/heatmap?metric=final_loss&row=g.width&col=train.lr');
+    expect(new Set(g.body.cells.map((c) => c.row)).size).toBe(1);
+    expectCells(g.body.cells, naiveCells(lrTrials, () => g.body.cells[0].row, (t) => t.lr, (t) => lrTrain(t.fw, t.lr, t.seed)));
+  });
+
+  it('facets the distance and movement charts by a series key: the points and fits carry its value, the series the rest', async () => {
+    type Chart = { x: string; facet: string | null; seriesKeys: string[]; points: Array<{ width: number; series: string; facet?: number }>; fits: Array<{ series: string; facet?: number }> };
+    for (const route of ['agreement?facet=train.lr', 'movement?facet=train.lr']) {
+      const r = await get<Chart>(`/api/sweeps/lrs/${route}`);
+      expect(r.status).toBe(200);
+      expect([r.body.x, r.body.facet, r.body.seriesKeys]).toEqual(['f.width', 'train.lr', []]);
+      expect(r.body.points.map((p) => [p.facet, p.width, p.series])).toEqual(lrs.flatMap((lr) => lrWidths.map((w) => [lr, w, 'all'])));
+      expect(r.body.fits.map((f) => [f.facet, f.series])).toEqual(lrs.map((lr) => [lr, 'all']));
+    }
+    // Without a facet, or with one that is the x axis: one panel, lr a series.
+    for (const q of ['', '?facet=f.width']) {
+      const r = await get<Chart>(`/api/sweeps/lrs/agreement${q}`);
+      expect([r.body.facet, r.body.seriesKeys]).toEqual([null, ['train.lr']]);
+      expect(r.body.points.every((p) => p.facet === undefined)).toBe(true);
+    }
+    const bad = await get<{ error: string }>('/api/sweeps/lrs/movement?facet=f.dept');
+    expect([bad.status, bad.body.error]).toEqual([400, 'movement: facet: unknown config key \'f.dept\'; did you mean "f.depth"?']);
+  });
+
+  it('labels close values with enough digits to tell them apart (cells and colour bar)', () => {
+    expect(distinctDigits([0.0281, 0.0284, 0.0292])).toBe(3);
+    expect(distinctDigits([0.5, 1.5])).toBe(2);
+    expect(distinctDigits([1.00001, 1.00002])).toBe(4); // at most 4
+    const cells = [0.0281, 0.0284, 0.0292].map((mean, i) => ({ row: null, col: i, n: 2, mean, sd: 0.001 }));
+    const spec = heatmapSpec({ metric: 'movement', row: null, col: 'train.lr', cells }) as { data: { values: Array<{ label: string }> }; layer: Array<{ encoding: { color?: { legend?: { format?: string; values?: number[] } } } }> };
+    expect(spec.data.values.map((v) => v.label)).toEqual(['0.0281', '0.0284', '0.0292']);
+    const legend = spec.layer[0].encoding.color!.legend!;
+    const [lo, hi] = [0.0281, 0.0292];
+    expect(legend.values!.map((v) => v.toPrecision(3))).toEqual([0, 1, 2, 3].map((i) => (lo * (hi / lo) ** (i / 3)).toPrecision(3)));
+    expect(new Set(legend.values!.map((v) => v.toPrecision(Number(legend.format!.slice(1, -2))))).size).toBe(4);
+  });
+
+  it('answers 400 with one line for a bad row or col', async () => {
+    for (const [q, want] of [
+      ['row=f.widht', /^heatmap: row: unknown config key 'f\.widht'; did you mean "f\.width"\?$/],
+      ['col=nope', /^heatmap: col: unknown config key 'nope'/],
+      ['row=f.width&col=f.width', /^heatmap: col: row and col must be different keys$/],
+      ['row=f.width&row=g.width', /^heatmap: row: given more than once$/],
+      ['rows=f.width', /^heatmap: /],
+    ] as const) {
+      const r = await get<{ error: string }>(`/api/sweeps/lrs/heatmap?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.error, q).toMatch(want);
+      expect(r.body.error).not.toContain('\n');
+    }
   });
 });
 

@@ -325,11 +325,23 @@ describe('sweep cube (the dashboard\'s one-pass aggregate)', () => {
       const n = movement(db, { sweep });
       expect(m.groups.map((g) => [g.key, g.n])).toEqual(n.groups.map((g) => [g.key, g.n]));
       m.groups.forEach((g, i) => expect(g.movementMean!).toBeCloseTo(n.groups[i].movementMean!, 12));
-      for (const metric of heatmapMetrics) {
-        const x = heatmapFromCube(cube, metric);
-        const y = heatmap(db, { sweep }, metric).filter((c) => c.n > 0);
-        expect(x.map((c) => [c.fWidth, c.gWidth, c.n]), `${sweep} ${metric}`).toEqual(y.map((c) => [c.fWidth, c.gWidth, c.n]));
-        x.forEach((c, i) => expect(c.mean!).toBeCloseTo(y[i].mean!, 12));
+      const axesList = [
+        { row: 'g.width', col: 'f.width' }, { row: 'f.depth', col: 'g.width' }, { row: 'train.lr', col: 'f.width' },
+        { row: 'f.width', col: 'task' }, { row: null, col: 'g.depth' }, { row: null, col: null },
+      ];
+      for (const axes of axesList) {
+        for (const metric of heatmapMetrics) {
+          const x = heatmapFromCube(cube, metric, axes);
+          const y = heatmap(db, { sweep }, metric, axes).filter((c) => c.n > 0);
+          const what = `${sweep} ${metric} ${axes.row} × ${axes.col}`;
+          expect(x.length, what).toBeGreaterThan(0);
+          expect(x.map((c) => [c.row, c.col, c.n]), what).toEqual(y.map((c) => [c.row, c.col, c.n]));
+          x.forEach((c, i) => {
+            expect(c.mean!).toBeCloseTo(y[i].mean!, 12);
+            if (c.sd === null) expect(y[i].sd).toBeNull();
+            else expect(c.sd).toBeCloseTo(y[i].sd!, 9);
+          });
+        }
       }
     }
   });

@@ -3,8 +3,8 @@
  * renderer, polls the sweep status while any sweep is running. Vega, Vega-Lite and vega-embed are loaded as
  * globals from /vendor (served from node_modules).
  */
-import type { CurveTrial, RunningCurve, SweepStatus, TrialDetail, TrialRow, WidthChart } from '../data.js';
-import type { HeatmapCell, HeatmapMetric } from '../../schema/queries-heatmap.js';
+import type { CurveTrial, HeatmapData, RunningCurve, SweepStatus, TrialDetail, TrialRow, WidthChart } from '../data.js';
+import type { HeatmapMetric } from '../../schema/queries-heatmap.js';
 import { curveKeys, heatmapSpec, lossCurvesSpec, parallelSpec, tracesSpec, trialCurveSpec, widthSpec, type ParallelInput, type Spec } from './charts.js';
 import type { ClaimResult } from '../../schema/claims/evaluate.js';
 
@@ -26,6 +26,11 @@ const state = {
   /** Chart axes: '' = chosen from what varies. */
   x: '',
   series: '',
+  /** Small multiples of the distance and movement charts by this key ('' = none). */
+  facet: '',
+  /** Heatmap rows (y) and columns (x): '' = chosen from what varies. */
+  row: '',
+  col: '',
   offset: 0,
   limit: 25,
   status: '',
@@ -39,7 +44,7 @@ const state = {
 };
 
 /** The view's state in the URL's query string (what a link reproduces); defaults are left out. */
-const urlKeys = ['sweep', 'phase', 'kind', 'mode', 'metric', 'x', 'series', 'offset', 'status', 'sort', 'dir', 'where', 'trial', 'compare'] as const;
+const urlKeys = ['sweep', 'phase', 'kind', 'mode', 'metric', 'x', 'series', 'facet', 'row', 'col', 'offset', 'status', 'sort', 'dir', 'where', 'trial', 'compare'] as const;
 const defaults: Record<string, string> = { phase: 'init', kind: 'ntk', mode: 'exact', metric: 'init_distance', offset: '0', dir: 'asc' };
 
 function stateToUrl(): string {
@@ -69,6 +74,9 @@ function readUrl(): void {
   state.metric = str('metric', 'init_distance') as HeatmapMetric;
   state.x = str('x', '');
   state.series = str('series', '');
+  state.facet = str('facet', '');
+  state.row = str('row', '');
+  state.col = str('col', '');
   state.offset = Math.max(0, Math.floor(Number(str('offset', '0'))) || 0);
   state.status = str('status', '');
   state.sort = str('sort', '');
@@ -186,7 +194,8 @@ async function select(name: string, fresh = true): Promise<void> {
 
 const enc = encodeURIComponent;
 const sweepApi = (what: string) => `/api/sweeps/${enc(state.sweep!)}/${what}`;
-const axesQuery = () => `${state.x ? `&x=${enc(state.x)}` : ''}${state.series ? `&series=${enc(state.series)}` : ''}`;
+const axesQuery = () =>
+  `${state.x ? `&x=${enc(state.x)}` : ''}${state.series ? `&series=${enc(state.series)}` : ''}${state.facet ? `&facet=${enc(state.facet)}` : ''}`;
 
 async function refreshCurves(): Promise<void> {
   const r = await api<{ trials: CurveTrial[] }>(sweepApi('curves?limit=40&points=60'));
@@ -198,17 +207,21 @@ async function refreshCurves(): Promise<void> {
 async function refreshDistance(): Promise<void> {
   const q = `phase=${state.phase}&kind=${state.kind}&mode=${state.mode}${axesQuery()}`;
   const r = await api<WidthChart>(sweepApi(`agreement?${q}`));
-  await draw('distance', widthSpec(r, { title: `${state.phase} ${state.kind.toUpperCase()} distance vs ${r.x ?? 'width'} (${state.mode})`, yTitle: 'relative Frobenius distance (log scale)' }));
+  await draw('distance', widthSpec(r, {
+    title: `${state.phase} ${state.kind.toUpperCase()} distance vs ${r.x ?? 'width'} (${state.mode})`, yTitle: 'relative Frobenius distance (log scale)',
+    facetArea: $('#distance').clientWidth,
+  }));
 }
 
 async function refreshMovement(): Promise<void> {
   const r = await api<WidthChart>(sweepApi(`movement?${axesQuery().slice(1)}`));
-  await draw('movement', widthSpec(r, { title: `NTK movement vs ${r.x ?? 'width'}`, yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log scale)' }));
+  await draw('movement', widthSpec(r, { title: `NTK movement vs ${r.x ?? 'width'}`, yTitle: '‖Θ_T − Θ_0‖ / ‖Θ_0‖ (log scale)', facetArea: $('#movement').clientWidth }));
 }
 
 async function refreshHeatmap(): Promise<void> {
-  const r = await api<{ metric: HeatmapMetric; cells: HeatmapCell[] }>(sweepApi(`heatmap?metric=${state.metric}`));
-  await draw('heatmap', heatmapSpec(r.cells, r.metric));
+  const q = `metric=${state.metric}${state.row ? `&row=${enc(state.row)}` : ''}${state.col ? `&col=${enc(state.col)}` : ''}`;
+  const r = await api<HeatmapData>(sweepApi(`heatmap?${q}`));
+  await draw('heatmap', heatmapSpec(r));
 }
 
 async function refreshParallel(): Promise<void> {
@@ -281,6 +294,9 @@ async function refreshKeys(): Promise<void> {
   const auto: Array<[string, string]> = [['', 'auto']];
   fillSelect($<HTMLSelectElement>('#x-axis'), auto.concat(varying.map((k) => [k, k])), state.x);
   fillSelect($<HTMLSelectElement>('#series-key'), auto.concat(varying.map((k) => [k, k])), state.series);
+  fillSelect($<HTMLSelectElement>('#facet-key'), ([['', 'none']] as Array<[string, string]>).concat(varying.map((k) => [k, k])), state.facet);
+  fillSelect($<HTMLSelectElement>('#heat-row'), auto.concat(varying.map((k) => [k, k])), state.row);
+  fillSelect($<HTMLSelectElement>('#heat-col'), auto.concat(varying.map((k) => [k, k])), state.col);
   const rest = r.all.filter((k) => !varying.includes(k));
   fillSelect($<HTMLSelectElement>('#filter-key'), [...varying, ...rest].map((k) => [k, varying.includes(k) ? `${k} (varies)` : k]), varying[0] ?? 'seed');
   await refreshValues();
@@ -492,7 +508,7 @@ function showError(err: unknown): void {
   box.textContent = err instanceof Error ? err.message : String(err);
 }
 
-function bindSelect(id: string, key: 'phase' | 'kind' | 'mode' | 'metric' | 'status' | 'x' | 'series', then: () => Promise<void>): void {
+function bindSelect(id: string, key: 'phase' | 'kind' | 'mode' | 'metric' | 'status' | 'x' | 'series' | 'facet' | 'row' | 'col', then: () => Promise<void>): void {
   const el = $<HTMLSelectElement>(`#${id}`);
   el.addEventListener('change', () => {
     (state as Record<string, unknown>)[key] = el.value;
@@ -507,6 +523,20 @@ bindSelect('mode', 'mode', refreshDistance);
 bindSelect('metric', 'metric', refreshHeatmap);
 bindSelect('x-axis', 'x', async () => void (await Promise.all([refreshDistance(), refreshMovement()])));
 bindSelect('series-key', 'series', async () => void (await Promise.all([refreshDistance(), refreshMovement(), refreshCurves()])));
+bindSelect('facet-key', 'facet', async () => void (await Promise.all([refreshDistance(), refreshMovement()])));
+/** Rows and columns must differ: choosing one as the other's key sets the other back to auto. */
+function otherAxis(other: 'row' | 'col', id: string): () => Promise<void> {
+  return async () => {
+    if (state.row !== '' && state.row === state.col) {
+      state[other] = '';
+      $<HTMLSelectElement>(`#${id}`).value = '';
+      writeUrl();
+    }
+    await refreshHeatmap();
+  };
+}
+bindSelect('heat-row', 'row', otherAxis('col', 'heat-col'));
+bindSelect('heat-col', 'col', otherAxis('row', 'heat-row'));
 bindSelect('status-filter', 'status', async () => {
   state.offset = 0;
   await refreshTrials();

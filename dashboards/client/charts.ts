@@ -3,8 +3,8 @@
  * (app.ts) and the self-contained report (report.ts) both use them, so they draw the same charts. Each layer has
  * a `name`, which Vega's SVG renderer writes as a class on the mark group (`<name>_marks`), so marks can be counted.
  */
-import type { CurveTrial, TrialDetail, WidthChart } from '../data.js';
-import type { HeatmapCell, HeatmapMetric } from '../../schema/queries-heatmap.js';
+import type { CurveTrial, HeatmapData, TrialDetail, WidthChart, WidthPoint } from '../data.js';
+import type { HeatmapMetric } from '../../schema/queries-heatmap.js';
 import type { FitInfo } from '../../schema/queries-slope.js';
 
 export type Spec = Record<string, unknown>;
@@ -108,6 +108,13 @@ export function legendValues(lo: number, hi: number, log: boolean, n = 4): numbe
   return Array.from({ length: n }, (_, i) => (log ? lo * (hi / lo) ** (i / (n - 1)) : lo + ((hi - lo) * i) / (n - 1)));
 }
 
+/** The fewest significant digits (from `min`, at most `max`) that tell the distinct values apart. */
+export function distinctDigits(xs: readonly number[], min = 2, max = 4): number {
+  const distinct = new Set(xs).size;
+  for (let d = min; d < max; d++) if (new Set(xs.map((x) => x.toPrecision(d))).size === distinct) return d;
+  return max;
+}
+
 export interface ParallelInput {
   keys: readonly string[];
   rows: ReadonlyArray<{ key: Record<string, string | number | boolean | null>; n: number } & Record<ParallelMetric, number | null>>;
@@ -195,7 +202,7 @@ export function parallelSpec(p: ParallelInput, o: { width?: number; height?: num
  * error bars over seeds, one fitted line per series (a power law on log x for widths and lr, log y linear in x
  * otherwise) and, when x is a width, a width^(−1/2) reference line through the smallest width's mean.
  */
-export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string; width?: number; height?: number }): Spec {
+export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string; width?: number; height?: number; facetArea?: number }): Spec {
   const pts = chart.points;
   const widths = pts.map((p) => p.width);
   const lo = Math.min(...widths);
@@ -247,13 +254,14 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
     });
   }
   if (pts.length > 0 && lo < hi) {
-    const lines = chart.fits.flatMap(({ series, fit }) => {
-      const ws = pts.filter((p) => series === 'all' || p.series === series).map((p) => p.width);
+    const lines = chart.fits.flatMap(({ series, facet, fit }) => {
+      const inFit = (p: WidthPoint) => (series === 'all' || p.series === series) && (facet === undefined || JSON.stringify(p.facet) === JSON.stringify(facet));
+      const ws = pts.filter(inFit).map((p) => p.width);
       const a = Math.min(...ws);
       const b = Math.max(...ws);
       // Two points make the line: log y is linear in log x (log scale) or in x (linear scale).
       const at = (w: number) => Math.exp((fit.intercept as number) + (fit.slope as number) * (logX ? Math.log(w) : w));
-      return [a, b].map((w) => ({ width: w, y: at(w), series }));
+      return [a, b].map((w) => ({ width: w, y: at(w), series, ...(facet !== undefined ? { facet } : {}) }));
     });
     if (lines.length > 0) {
       layers.push({
@@ -272,9 +280,16 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
       subtitle = chart.fits.length === 1
         ? [`slope ${one(chart.fits[0].fit)} (95% CI; OLS of ${against}, N=${chart.fits[0].fit.nPoints})`, `${sd}${ref}`]
         : [`slope per series (95% CI; OLS of ${against}); ${sd}${ref}`,
-            ...wrapItems(chart.fits.map((f) => `${f.series}: ${one(f.fit)}`), 100)];
+            ...wrapItems(chart.fits.map((f) => `${f.facet !== undefined ? `${chart.facet}=${String(f.facet)} ` : ''}${f.series}: ${one(f.fit)}`), 100)];
     } else subtitle = [chart.note ?? 'no fit', `${sd}${ref}`];
   }
+  const encoding = {
+      x: logX
+        ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false, padding: 14 }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
+        : { field: 'width', type: 'quantitative', scale: { zero: false, nice: false, padding: 12 }, title: chart.axis, axis: { tickMinStep: 1, labelOverlap: 'greedy' } },
+      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle, axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
+  };
+  if (chart.facet) return facetedWidthSpec(chart, chart.facet, { ...o, subtitle, encoding, layers, isWidth });
   return {
     $schema: schema,
     name: 'widthchart',
@@ -282,13 +297,63 @@ export function widthSpec(chart: WidthChart, o: { title: string; yTitle: string;
     height: o.height ?? 260,
     title: { text: o.title, subtitle },
     data: { values: pts },
-    encoding: {
-      x: logX
-        ? { field: 'width', type: 'quantitative', scale: { type: 'log', base: isWidth ? 2 : 10, nice: false, padding: 14 }, title: `${chart.axis} (log scale)`, axis: { tickCount: 6, labelOverlap: 'greedy' } }
-        : { field: 'width', type: 'quantitative', scale: { zero: false, nice: false, padding: 12 }, title: chart.axis, axis: { tickMinStep: 1, labelOverlap: 'greedy' } },
-      y: { field: 'mean', type: 'quantitative', scale: { type: 'log', nice: false, padding: 14 }, title: o.yTitle, axis: { labelOverlap: 'greedy', labelSeparation: 4 } },
-    },
+    encoding,
     layer: layers.map((l) => ({ ...l, encoding: { ...(l.encoding as Spec) } })),
+    config: baseConfig,
+  };
+}
+
+/**
+ * The width chart as small multiples, one panel per value of `facet`: one data set whose rows say which layer
+ * they belong to (a facet splits one data set), the width^(−1/2) reference through each panel's smallest width.
+ */
+function facetedWidthSpec(
+  chart: WidthChart, facet: string,
+  o: { title: string; subtitle: string | string[]; encoding: Spec; layers: Spec[]; isWidth: boolean; height?: number; facetArea?: number },
+): Spec {
+  const rows: Spec[] = chart.points.map((p) => ({ ...p, part: 'points' }));
+  const layers: Spec[] = o.layers.flatMap((l): Spec[] => {
+    if (l.name === 'reference') return [];
+    const data = l.data as { values: Spec[] } | undefined;
+    const part = data ? String(l.name) : 'points';
+    if (data) rows.push(...data.values.map((v) => ({ ...v, part })));
+    const rest = { ...l };
+    delete rest.data;
+    return [{ ...rest, transform: [{ filter: `datum.part === '${part}'` }] }];
+  });
+  const panels = [...new Set(chart.points.map((p) => JSON.stringify(p.facet ?? null)))].map((v) => JSON.parse(v) as unknown);
+  for (const panel of panels) {
+    const pts = chart.points.filter((p) => JSON.stringify(p.facet ?? null) === JSON.stringify(panel));
+    const ws = pts.map((p) => p.width);
+    const [lo, hi] = [Math.min(...ws), Math.max(...ws)];
+    if (!o.isWidth || !(lo < hi)) continue;
+    const first = pts.filter((p) => p.width === lo);
+    const y0 = first.reduce((a, p) => a + p.mean, 0) / first.length;
+    rows.push(...[lo, hi].map((w) => ({ width: w, y: y0 * (w / lo) ** -0.5, facet: panel, part: 'reference' })));
+  }
+  // Panels side by side, at most 3 a row, within the area given (axis, legend and gaps take about 300 px).
+  const columns = Math.min(3, Math.max(1, panels.length));
+  const panelWidth = Math.max(150, Math.floor(((o.facetArea ?? 1000) - 300) / columns) - 20);
+  // Narrow panels: fewer x ticks, labels kept apart.
+  const x = o.encoding.x as Spec;
+  const narrowX = { ...x, axis: { ...(x.axis as Spec), tickCount: 4, labelSeparation: 6 } };
+  if (rows.some((r) => r.part === 'reference')) {
+    layers.push({
+      name: 'reference',
+      transform: [{ filter: "datum.part === 'reference'" }],
+      mark: { type: 'line', strokeDash: [5, 4], color: '#6b7280', strokeWidth: 1.3 },
+      encoding: { x: { field: 'width', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+    });
+  }
+  return {
+    $schema: schema,
+    name: 'widthchart',
+    title: { text: o.title, subtitle: o.subtitle },
+    data: { values: rows },
+    facet: { field: 'facet', type: 'ordinal', title: facet, header: { labelFontWeight: 600, titleFontWeight: 600 } },
+    columns,
+    spec: { width: panelWidth, height: o.height ?? 200, encoding: { ...o.encoding, x: narrowX }, layer: layers },
+    resolve: { scale: { x: 'shared', y: 'shared' } },
     config: baseConfig,
   };
 }
@@ -301,23 +366,31 @@ export const metricTitles: Record<HeatmapMetric, string> = {
   test_loss: 'test loss',
 };
 
-/** Mean of a metric per (f.width, g.width) cell. */
-export function heatmapSpec(cells: readonly HeatmapCell[], metric: HeatmapMetric, o: { width?: number; height?: number } = {}): Spec {
-  const values = cells.filter((c) => c.mean !== null).map((c) => ({ ...c, label: fmt(c.mean, 2) }));
-  const positive = values.every((c) => (c.mean as number) > 0);
-  const means = values.map((c) => c.mean as number);
+/**
+ * Mean of a metric per (row, col) cell: col along x, row along y (larger values up), evenly spaced cells (the
+ * widths' and the learning rate's grids are geometric, so evenly spaced is their log scale). The colour scale is
+ * logarithmic when every mean is positive.
+ */
+export function heatmapSpec(data: HeatmapData, o: { width?: number; height?: number } = {}): Spec {
+  const { metric, row, col } = data;
+  const means = data.cells.flatMap((c) => (c.mean === null ? [] : [c.mean]));
   const [mn, mx] = [Math.min(...means), Math.max(...means)];
+  const positive = means.every((m) => m > 0);
+  // Enough digits that the cells' labels and the colour bar's differ where the values do.
+  const ticks = means.length ? legendValues(mn, mx, positive) : [];
+  const values = data.cells.filter((c) => c.mean !== null).map((c) => ({ rowv: c.row, colv: c.col, n: c.n, mean: c.mean, sd: c.sd, label: fmt(c.mean, distinctDigits(means)) }));
   const mid = values.length === 0 ? 0 : positive ? Math.sqrt(mn * mx) * Math.pow(mx / mn, 0.2) : mn + 0.7 * (mx - mn);
+  const axes = [col, row].filter((k): k is string => k !== null);
   return {
     $schema: schema,
     name: 'heatmap',
     width: o.width ?? 'container',
     height: o.height ?? 260,
-    title: { text: `${metricTitles[metric]} by width`, subtitle: 'mean over seeds per cell' },
+    title: { text: `${metricTitles[metric]}${axes.length ? ` by ${axes.join(' and ')}` : ''}`, subtitle: 'mean over seeds per cell' },
     data: { values },
     encoding: {
-      x: { field: 'fWidth', type: 'ordinal', title: 'f.width', sort: 'ascending', axis: { labelAngle: 0 } },
-      y: { field: 'gWidth', type: 'ordinal', title: 'g.width', sort: 'descending' },
+      ...(col !== null ? { x: { field: 'colv', type: 'ordinal', title: col, sort: 'ascending', axis: { labelAngle: 0 } } } : {}),
+      ...(row !== null ? { y: { field: 'rowv', type: 'ordinal', title: row, sort: 'descending' } } : {}),
     },
     layer: [
       {
@@ -327,10 +400,10 @@ export function heatmapSpec(cells: readonly HeatmapCell[], metric: HeatmapMetric
           color: {
             field: 'mean', type: 'quantitative', title: metricTitles[metric],
             scale: { type: positive ? 'log' : 'linear', scheme: 'viridis' },
-            legend: { orient: 'right', gradientLength: 180, values: values.length ? legendValues(mn, mx, positive) : undefined, format: '.2~g', labelOverlap: false },
+            legend: { orient: 'right', gradientLength: 180, values: ticks.length ? ticks : undefined, format: `.${distinctDigits(ticks)}~g`, labelOverlap: false },
           },
           tooltip: [
-            { field: 'fWidth', title: 'f.width' }, { field: 'gWidth', title: 'g.width' }, { field: 'n' },
+            ...(col !== null ? [{ field: 'colv', title: col }] : []), ...(row !== null ? [{ field: 'rowv', title: row }] : []), { field: 'n' },
             { field: 'mean', format: '.4g' }, { field: 'sd', format: '.3g' },
           ],
         },
