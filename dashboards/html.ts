@@ -19,6 +19,23 @@ export const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u00
 export const vendorFiles = ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-embed.min.js'].map((p) => assets[p]!.file);
 export const vendorScripts = (): string[] => vendorFiles.map((f) => readFileSync(f, 'utf8'));
 
+/**
+ * Draws every chart of a page: the specs are the JSON in #chart-specs, each drawn into #chart-ID; marks the element
+ * (data-rendered) and then the body (data-ready) when done, which the tests wait for.
+ */
+const chartBootstrap = `
+(function () {
+  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
+  var pending = charts.map(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { el.dataset.rendered = 'true'; });
+  });
+  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
+})();`;
+
+/** The scripts a self-contained chart page inlines (Vega bundles, then the bootstrap), as the browser sees them. */
+export const chartPageScripts = (): string[] => [...vendorScripts(), chartBootstrap].map(scriptText);
+
 /** The page's Content-Security-Policy: only these exact scripts run (hashes), no eval, no network. */
 export function contentSecurityPolicy(scripts: readonly string[]): string {
   return [

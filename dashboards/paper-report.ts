@@ -10,7 +10,7 @@ import { getSweep } from '../schema/store.js';
 import { sweepTrials, trials } from '../schema/tables.js';
 import { baseConfig, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, sweepList, type WidthChart } from './data.js';
-import { contentSecurityPolicy, escapeHtml, inlineJson, scriptText, vendorScripts } from './html.js';
+import { chartPageScripts, contentSecurityPolicy, escapeHtml, inlineJson } from './html.js';
 import { experimentTexts, generalDifferences, verdictRules, type Setting } from './paper-text.js';
 
 /**
@@ -454,16 +454,7 @@ ${differences.length ? `<ul>${differences.map((d) => `<li>${escapeHtml(d)}</li>`
       .join('')}</ul>`
     : '';
   const when = (o.generatedAt ?? new Date()).toISOString();
-  const bootstrap = `
-(function () {
-  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
-  var pending = charts.map(function (c) {
-    var el = document.getElementById('chart-' + c.id);
-    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { el.dataset.rendered = 'true'; });
-  });
-  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
-})();`;
-  const scripts = [...vendorScripts(), bootstrap].map(scriptText);
+  const scripts = chartPageScripts();
   return `<!doctype html>
 <html lang="en">
 <head>

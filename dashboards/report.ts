@@ -5,7 +5,7 @@ import { agreementTable, convergenceTable, fitLines, movementTable, type Tabular
 import { HypersweepError } from '../core/errors.js';
 import { heatmapSpec, lossCurvesSpec, trialCurveSpec, widthSpec, type Spec } from './client/charts.js';
 import { distanceChart, heatmapData, lossCurves, movementChart, sweepList, trialsPage, trialDetail } from './data.js';
-import { contentSecurityPolicy, escapeHtml, inlineJson, scriptText, vendorScripts } from './html.js';
+import { chartPageScripts, contentSecurityPolicy, escapeHtml, inlineJson } from './html.js';
 import { claimsSection } from './claims-section.js';
 import { sweepCodes } from '../schema/store.js';
 import { codeIdentity } from '../core/code-identity.js';
@@ -90,7 +90,6 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     }),
     section(`Convergence (${criterionText(defaultCriterion)})`, () => ({ table: convergenceTable(convergence(db, { sweep, by })) })),
   ];
-  const vendor = vendorScripts();
   const counts = Object.values(status.counts).map((v) => `<td>${escapeHtml(cell(v))}</td>`).join('');
   const countHead = Object.keys(status.counts).map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const failedItem = (r: (typeof failed.rows)[number]) => {
@@ -103,17 +102,8 @@ export function buildReport(db: Db, sweep: string, o: { generatedAt?: Date } = {
     : '';
   const codeSection = codeTable(db, sweep);
   const when = (o.generatedAt ?? new Date()).toISOString();
-  const bootstrap = `
-(function () {
-  var charts = JSON.parse(document.getElementById('chart-specs').textContent);
-  var pending = charts.map(function (c) {
-    var el = document.getElementById('chart-' + c.id);
-    return vegaEmbed(el, c.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { el.dataset.rendered = 'true'; });
-  });
-  Promise.all(pending).then(function () { document.body.dataset.ready = 'true'; });
-})();`;
   // Defence in depth besides escaping: only these exact scripts may run (hashes), no eval (Vega's interpreter).
-  const scripts = [...vendor, bootstrap].map(scriptText);
+  const scripts = chartPageScripts();
   const csp = contentSecurityPolicy(scripts);
   return `<!doctype html>
 <html lang="en">
