@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../core/identity.js';
 import type { TrialConfigInput } from '../core/config.js';
@@ -17,8 +18,6 @@ import { repoRoot } from './helpers/cli.js';
  * with the store's functions. Screenshots go to test-output/.
  */
 
-const chromiumPath = '/usr/bin/chromium';
-const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const outDir = join(repoRoot, 'test-output');
 
 const fWidths = [16, 64, 256];
@@ -59,7 +58,7 @@ beforeAll(async () => {
   db = openDb(file, { readonly: true });
   server = createDashboardServer(db);
   base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));

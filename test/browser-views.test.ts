@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, offlinePage } from './helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalConfig, trialId } from '../core/identity.js';
 import type { TrialConfigInput } from '../core/config.js';
@@ -18,8 +19,6 @@ import { repoRoot } from './helpers/cli.js';
  * temporary directory (checked non-empty) and copied to test-output/ for a look.
  */
 
-const chromiumPath = '/usr/bin/chromium';
-const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const outDir = join(repoRoot, 'test-output');
 
 interface Planted {
@@ -100,7 +99,7 @@ beforeAll(async () => {
   db = openDb(file, { readonly: true });
   server = createDashboardServer(db, { minRefreshMs: 100 });
   base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+  browser = await launchChromium();
   page = await newPage();
   mkdirSync(outDir, { recursive: true });
 }, 120_000);
@@ -113,13 +112,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function newPage(): Promise<Page> {
-  const p = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
-  await p.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
-  return p;
-}
+const newPage = () => offlinePage(browser, base, errors);
 
 async function ready(p: Page): Promise<void> {
   await p.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
 import { createDashboardServer, listen } from '../dashboards/server.js';
@@ -15,8 +16,6 @@ import { repoRoot } from './helpers/cli.js';
  * Counts the SVG marks Vega drew against what the seeded database implies.
  */
 
-const chromiumPath = '/usr/bin/chromium';
-const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const outDir = join(repoRoot, 'test-output');
 
 const fWidths = [16, 32, 64, 128, 256];
@@ -38,7 +37,6 @@ let csp = '';
 const finished = (t: SeededTrial) => t.status === 'completed' || t.status === 'diverged';
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`);
   dir = mkdtempSync(join(tmpdir(), 'hs-browser-'));
   const file = join(dir, 'b.db');
   const w = openDb(file);
@@ -47,7 +45,7 @@ beforeAll(async () => {
   db = openDb(file, { readonly: true });
   server = createDashboardServer(db);
   base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));

@@ -1,7 +1,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialResult } from '../core/result.js';
 import { expandSweep } from '../orchestrator/expand.js';
@@ -144,10 +145,7 @@ describe('hypersweep report --paper', () => {
   });
 
   it('renders offline in Chromium with marks in every plot, escaping what the database holds', async () => {
-    const browser: Browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    const browser: Browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
       const requests: string[] = [];

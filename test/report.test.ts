@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSweep, type SeededTrial } from '../dashboards/seed.js';
 import { closeDb, openDb } from '../schema/db.js';
@@ -73,10 +73,7 @@ describe('hypersweep report', () => {
   it('renders offline in Chromium', async () => {
     const out = join(dir, 'report2.html');
     expect((await runCli(['report', '--db', file, '--out', out])).code).toBe(0);
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
       const requests: string[] = [];
@@ -132,10 +129,7 @@ describe('hypersweep report', () => {
     const markup = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, ''); // the page outside our scripts
     expect(markup.match(/<(img|svg|script)\b[^>]*>/gi)).toBeNull();
     expect(markup).toContain('&#60;script&#62;window.__pwned = &#34;error&#34;');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto('file://' + out);
