@@ -139,22 +139,31 @@ async function both<T>(fn: () => T): Promise<{ wasm: T; native: T }> {
   return { wasm, native };
 }
 
+type MatMulCase = [number[], number[], boolean, boolean];
+/** Every transpose layout, 2-D and batched, large enough to go native (but the two batched 48/64 ones). */
+const matMulLayouts: MatMulCase[] = [
+  [[128, 256], [256, 96], false, false],
+  [[256, 128], [256, 96], true, false],
+  [[128, 256], [96, 256], false, true],
+  [[256, 128], [96, 256], true, true],
+  [[4, 64, 48], [4, 48, 64], false, false],
+  [[4, 48, 64], [4, 64, 48], true, true],
+];
+
+/** tf.matMul of two seeded Gaussian tensors on the current backend, read back. */
+function seededProduct(aS: number[], bS: number[], tA: boolean, tB: boolean): { shape: number[]; v: Float32Array } {
+  return tf.tidy(() => {
+    const a = tf.tensor(gaussianArray(aS.reduce((p, d) => p * d), 3), aS);
+    const b = tf.tensor(gaussianArray(bS.reduce((p, d) => p * d), 4), bS);
+    const y = tf.matMul(a, b, tA, tB);
+    return { shape: y.shape, v: y.dataSync() as Float32Array };
+  });
+}
+
 describe('native compute path: same results as wasm to float32 rounding', () => {
   it('tf.matMul, 2-D and batched, every transpose layout, large enough to go native', async () => {
-    for (const [aS, bS, tA, tB] of [
-      [[128, 256], [256, 96], false, false],
-      [[256, 128], [256, 96], true, false],
-      [[128, 256], [96, 256], false, true],
-      [[256, 128], [96, 256], true, true],
-      [[4, 64, 48], [4, 48, 64], false, false],
-      [[4, 48, 64], [4, 64, 48], true, true],
-    ] as [number[], number[], boolean, boolean][]) {
-      const r = await both(() => tf.tidy(() => {
-        const a = tf.tensor(gaussianArray(aS.reduce((p, d) => p * d), 3), aS);
-        const b = tf.tensor(gaussianArray(bS.reduce((p, d) => p * d), 4), bS);
-        const y = tf.matMul(a, b, tA, tB);
-        return { shape: y.shape, v: y.dataSync() as Float32Array };
-      }));
+    for (const [aS, bS, tA, tB] of matMulLayouts) {
+      const r = await both(() => seededProduct(aS, bS, tA, tB));
       expect(r.native.shape).toEqual(r.wasm.shape);
       expect(maxRel(r.native.v, r.wasm.v)).toBeLessThan(1e-5);
     }
@@ -232,21 +241,8 @@ async function wasmAndHost<T>(fn: () => T | Promise<T>, goesNative = true): Prom
 
 describe('native host-memory mode (cpu backend arrays + MLAS): same results as wasm to float32 rounding', () => {
   it('tf.matMul, 2-D and batched, every transpose layout; small products stay on the cpu kernels', async () => {
-    for (const [aS, bS, tA, tB] of [
-      [[128, 256], [256, 96], false, false],
-      [[256, 128], [256, 96], true, false],
-      [[128, 256], [96, 256], false, true],
-      [[256, 128], [96, 256], true, true],
-      [[4, 64, 48], [4, 48, 64], false, false],
-      [[4, 48, 64], [4, 64, 48], true, true],
-      [[4, 128, 64], [4, 96, 64], false, true],
-    ] as [number[], number[], boolean, boolean][]) {
-      const r = await wasmAndHost(() => tf.tidy(() => {
-        const a = tf.tensor(gaussianArray(aS.reduce((p, d) => p * d), 3), aS);
-        const b = tf.tensor(gaussianArray(bS.reduce((p, d) => p * d), 4), bS);
-        const y = tf.matMul(a, b, tA, tB);
-        return { shape: y.shape, v: y.dataSync() as Float32Array };
-      }), aS[1] !== 48 && aS[1] !== 64); // the two batched 1.6 MFLOP products stay below the native threshold
+    for (const [aS, bS, tA, tB] of [...matMulLayouts, [[4, 128, 64], [4, 96, 64], false, true]] as MatMulCase[]) {
+      const r = await wasmAndHost(() => seededProduct(aS, bS, tA, tB), aS[1] !== 48 && aS[1] !== 64); // the two batched 1.6 MFLOP products stay below the native threshold
       expect(r.host.shape).toEqual(r.wasm.shape);
       expect(maxRel(r.host.v, r.wasm.v)).toBeLessThan(1e-5);
     }
